@@ -1,0 +1,51 @@
+# montage — `make run` starts the server, `make test` runs every check.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DATA_DIR ?= ./montage-data
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup system-deps lint typecheck unit integration e2e bench clean
+
+run: setup
+	@echo "montage: http://$(HOST):$(PORT)/ui  (API docs http://$(HOST):$(PORT)/docs)"
+	$(VENV)/bin/montage serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+
+test: setup lint typecheck
+	$(VENV)/bin/pytest -q -ra
+
+setup: system-deps $(STAMP)
+
+# Debian packages the generators need (CJK and Latin fonts for slides). Installs only what is missing.
+system-deps:
+	@bash scripts/system-deps.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
+	@touch $(STAMP)
+
+lint:
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/lint-imports
+
+typecheck:
+	$(VENV)/bin/mypy
+
+unit: setup
+	$(VENV)/bin/pytest -q tests/unit
+
+integration: setup
+	$(VENV)/bin/pytest -q tests/integration
+
+e2e: setup
+	$(VENV)/bin/pytest -q tests/e2e
+
+bench: setup
+	$(PY) bench/engine.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

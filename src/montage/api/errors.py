@@ -1,0 +1,105 @@
+"""Errors to HTTP: one status table, and one body shape per contract.
+
+Each facade registers its body shape for its path prefixes; the core shape is
+``{"error": {"code", "message", "details"}}``. ``HTTPException`` stays inside ``api/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from montage import errors
+
+#: HTTP status of each error class (the most specific class wins).
+STATUS: dict[type[errors.MontageError], int] = {
+    errors.ValidationFailed: 400,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.QueueFull: 503,
+    errors.ServiceUnavailable: 503,
+}
+
+BodyShape = Callable[[int, str, str, dict[str, Any]], dict[str, Any]]
+
+
+def core_body(status: int, code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+class ErrorShapes:
+    """Which body shape answers a failed request, by path prefix (longest match wins)."""
+
+    def __init__(self) -> None:
+        self._shapes: list[tuple[str, BodyShape]] = []
+
+    def register(self, prefix: str, shape: BodyShape) -> None:
+        self._shapes.append((prefix, shape))
+        self._shapes.sort(key=lambda item: len(item[0]), reverse=True)
+
+    def for_path(self, path: str) -> BodyShape:
+        for prefix, shape in self._shapes:
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/") or path.startswith(prefix + "?"):
+                return shape
+        return core_body
+
+
+def status_of(exc: errors.MontageError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 500
+
+
+def _respond(request: Request, status: int, code: str, message: str, details: dict[str, Any]) -> JSONResponse:
+    shapes: ErrorShapes = request.app.state.error_shapes
+    body = shapes.for_path(request.url.path)(status, code, message, details)
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 401: "UNAUTHORIZED"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.state.error_shapes = ErrorShapes()
+
+    @app.exception_handler(errors.MontageError)
+    async def _montage(request: Request, exc: errors.MontageError) -> JSONResponse:
+        return _respond(request, status_of(exc), exc.code, exc.message, _jsonable(exc.details))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        first = problems[0] if problems else {"field": "", "message": "invalid request"}
+        message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        return _respond(request, 422, "VALIDATION_ERROR", message,
+                        {"field": first["field"], "errors": _jsonable(problems)})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+        return _respond(request, exc.status_code, code, str(exc.detail), {})
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
+        return _respond(request, 503, "SERVICE_UNAVAILABLE", "the database is unavailable; try again", {})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)

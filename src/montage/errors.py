@@ -1,0 +1,130 @@
+"""One error root with stable codes.
+
+Every error montage raises on purpose is a :class:`MontageError` with a ``code``; the
+docstring of each class is its default message. Facades map these to their contract's
+error body in one table each; nothing outside ``montage.api`` knows about HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class MontageError(Exception):
+    """Something went wrong."""
+
+    code: ClassVar[str] = "MONTAGE_ERROR"
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        self.message = message or (self.__class__.__doc__ or self.code).strip()
+        self.details = details
+        super().__init__(self.message)
+
+
+class ValidationFailed(MontageError):
+    """The request is invalid."""
+
+    code = "VALIDATION_ERROR"
+
+
+class NotFound(MontageError):
+    """Not found."""
+
+    code = "NOT_FOUND"
+
+
+class JobNotFound(NotFound):
+    """Job not found."""
+
+    code = "JOB_NOT_FOUND"
+
+
+class UnknownPipeline(ValidationFailed):
+    """Unknown pipeline."""
+
+    code = "UNKNOWN_PIPELINE"
+
+
+class Conflict(MontageError):
+    """The request conflicts with the current state."""
+
+    code = "CONFLICT"
+
+
+class IllegalTransition(Conflict):
+    """This status change is not allowed."""
+
+    code = "ILLEGAL_TRANSITION"
+
+
+class NotWaitingApproval(Conflict):
+    """The job is not waiting for approval."""
+
+    code = "NOT_WAITING_APPROVAL"
+
+
+class WrongStage(ValidationFailed):
+    """The job is waiting on another stage."""
+
+    code = "WRONG_STAGE"
+
+
+class NotCancelable(Conflict):
+    """The job has already ended and cannot be canceled."""
+
+    code = "NOT_CANCELABLE"
+
+
+class NotRetryable(Conflict):
+    """Only a failed or canceled job can be retried."""
+
+    code = "NOT_RETRYABLE"
+
+
+class QueueFull(MontageError):
+    """The queue is full."""
+
+    code = "QUEUE_FULL"
+
+
+class ServiceUnavailable(MontageError):
+    """The service is unavailable."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+
+class StageFailed(MontageError):
+    """A stage failed."""
+
+    code = "STAGE_FAILED"
+
+
+class JobCanceled(MontageError):
+    """The job was canceled."""
+
+    code = "CANCELED"
+
+
+class JobTimedOut(MontageError):
+    """The job ran past its timeout."""
+
+    code = "TIMEOUT"
+
+
+class GeneratorError(MontageError):
+    """The generator failed.
+
+    Generators raise this (or a subclass) with a stable ``code`` for failures they
+    understand; ``retryable`` says whether another attempt could succeed.
+    """
+
+    code = "GENERATOR_ERROR"
+    retryable: bool = True
+
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, retryable: bool = True, **details: Any
+    ) -> None:
+        super().__init__(message, **details)
+        if code:
+            self.code = code  # type: ignore[misc]
+        self.retryable = retryable

@@ -1,0 +1,111 @@
+"""Live job events for streams: replay from the table, then follow.
+
+One poller per process tails the events table (woken at once by writes in this process,
+and every ``poll_interval_s`` for writes by executors elsewhere) and fans each new event
+out to the subscribers of its job, so 200 clients on one job cost one query, not 200.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
+from montage.domain.jobs import JobEvent
+from montage.store import records
+from montage.store.db import Database
+
+_QUEUE_LIMIT = 10_000
+
+
+class EventHub:
+    def __init__(self, db: Database, poll_interval_s: float = 0.1) -> None:
+        self.db = db
+        self.poll_interval_s = poll_interval_s
+        self._subscribers: dict[str, set[asyncio.Queue[JobEvent]]] = defaultdict(set)
+        self._cursor = 0
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def open_streams(self) -> int:
+        return sum(len(s) for s in self._subscribers.values())
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._cursor = await asyncio.to_thread(self._last_id)
+        self._task = asyncio.create_task(self._run(), name="montage-event-hub")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def nudge(self) -> None:
+        """Thread-safe: something was written, poll now."""
+        if self._loop is not None and self._wake is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._wake.set)
+
+    def _last_id(self) -> int:
+        with self.db.read() as s:
+            return records.last_event_id(s)
+
+    def _tail(self, after: int) -> list[JobEvent]:
+        with self.db.read() as s:
+            return records.tail_events(s, after)
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
+            self._wake.clear()
+            if not self._subscribers:
+                continue
+            try:
+                events = await asyncio.to_thread(self._tail, self._cursor)
+            except Exception:  # database away for a moment: streams wait, then resume
+                await asyncio.sleep(self.poll_interval_s)
+                continue
+            for event in events:
+                self._cursor = max(self._cursor, event.id)
+                for queue in list(self._subscribers.get(event.job_id, ())):
+                    if queue.qsize() < _QUEUE_LIMIT:
+                        queue.put_nowait(event)
+            if len(events) >= 2000:
+                self._wake.set()
+
+    async def subscribe(self, job_id: str, after_id: int = 0) -> AsyncIterator[JobEvent]:
+        """Every event of ``job_id`` after ``after_id``, each once, in id order; then live ones."""
+        queue: asyncio.Queue[JobEvent] = asyncio.Queue()
+        if not self._subscribers:
+            self._cursor = max(self._cursor, await asyncio.to_thread(self._last_id))
+        self._subscribers[job_id].add(queue)
+        last = after_id
+        try:
+            while True:
+                backlog = await asyncio.to_thread(self._replay, job_id, last)
+                for event in backlog:
+                    last = event.id
+                    yield event
+                if len(backlog) < 1000:
+                    break
+            while True:
+                event = await queue.get()
+                if event.id <= last:
+                    continue
+                last = event.id
+                yield event
+        finally:
+            self._subscribers[job_id].discard(queue)
+            if not self._subscribers[job_id]:
+                del self._subscribers[job_id]
+
+    def _replay(self, job_id: str, after: int) -> list[JobEvent]:
+        with self.db.read() as s:
+            return records.events_after(s, job_id, after, limit=1000)

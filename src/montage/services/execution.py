@@ -1,0 +1,227 @@
+"""Use cases of a running job, called by the durable workflow's steps.
+
+Every method is safe to run again after a crash (a recovered step repeats it): each
+checks the state it would change before changing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from montage.assets.store import AssetStore, build_manifest
+from montage.domain.jobs import Artifact, Job, JobStatus, StageStatus
+from montage.generators.base import ArtifactRef
+from montage.services.runtime import Runtime
+from montage.store import jobs as jobs_repo
+from montage.store import records
+from montage.store.jobs import utcnow
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """What the workflow needs to know about one stage."""
+
+    name: str
+    generator: str
+    approval: bool
+    status: str
+    max_attempts: int
+    backoff_s: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a gate stands: pending, approved, rejected, canceled or timeout."""
+
+    outcome: str
+    feedback: str | None = None
+
+
+class ExecutionService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.db = runtime.db
+        self.settings = runtime.settings
+        self.assets: AssetStore = runtime.assets
+
+    # -- job lifecycle -------------------------------------------------------------
+    def begin_job(self, job_id: str, worker_id: str) -> list[StagePlan] | None:
+        """QUEUED → RUNNING; the stages still to run, or None if the job will not run."""
+        with self.db.transaction() as s:
+            job = jobs_repo.load_job(s, job_id)
+            if job.status != JobStatus.QUEUED:
+                return None if job.status.terminal else self._plans(s, job)
+            now = utcnow()
+            job = jobs_repo.transition(
+                s, job_id, JobStatus.RUNNING, worker_id=worker_id, started_at=job.started_at or now,
+                deadline_at=now + timedelta(seconds=job.timeout_s), message="running",
+            )
+            self._status_event(s, job)
+            return self._plans(s, jobs_repo.load_job(s, job_id))
+
+    def _plans(self, s: Session, job: Job) -> list[StagePlan]:
+        return [
+            StagePlan(name=st.name, generator=st.generator, approval=st.approval, status=st.status.value,
+                      max_attempts=st.max_attempts, backoff_s=st.backoff_s)
+            for st in job.stages
+        ]
+
+    def finish_job(self, job_id: str) -> str:
+        with self.db.transaction() as s:
+            job = jobs_repo.load_job(s, job_id, with_stages=False)
+            if job.status != JobStatus.RUNNING:
+                return job.status.value
+            job = jobs_repo.transition(s, job_id, JobStatus.SUCCEEDED, progress=100.0, message="done",
+                                       current_stage=None)
+            self._status_event(s, job, kind="done")
+        self.write_manifest(job_id)
+        return JobStatus.SUCCEEDED.value
+
+    def fail_job(self, job_id: str, code: str, message: str, details: dict[str, Any] | None = None) -> str:
+        with self.db.transaction() as s:
+            job = jobs_repo.load_job(s, job_id, with_stages=False)
+            if job.status.terminal:
+                return job.status.value
+            job = jobs_repo.transition(s, job_id, JobStatus.FAILED, error_code=code, error_message=message,
+                                       error_details=details or {}, message=message)
+            records.append_event(s, job_id, "failed", stage=job.current_stage, status=job.status.value,
+                                 progress=job.progress, message=message,
+                                 payload={"code": code, "detail": message, **(details or {})})
+        self.write_manifest(job_id)
+        self.runtime.notify()
+        return JobStatus.FAILED.value
+
+    # -- stages --------------------------------------------------------------------
+    def start_stage(self, job_id: str, stage: str) -> tuple[Job, dict[str, Any]] | str:
+        """Mark a stage running; returns (job, stage params) or why it should not run."""
+        with self.db.transaction() as s:
+            job = jobs_repo.load_job(s, job_id)
+            interrupted = self._interruption(job)
+            if interrupted:
+                return interrupted
+            row = jobs_repo.stage_row(s, job_id, stage)
+            if row.status in (StageStatus.SUCCEEDED.value, StageStatus.WAITING_APPROVAL.value):
+                return "done"
+            jobs_repo.update_stage(s, job_id, stage, status=StageStatus.RUNNING.value,
+                                   attempts=row.attempts + 1, started_at=utcnow(), error_code=None,
+                                   error_message=None)
+            jobs_repo.update_job(s, job_id, current_stage=stage, message=f"running {stage}")
+            records.append_event(s, job_id, "stage", stage=stage, status=job.status.value,
+                                 progress=job.progress, message=f"running {stage}",
+                                 payload={"state": "started", "attempt": row.attempts + 1})
+            params = dict(row.params)
+            job = jobs_repo.load_job(s, job_id)
+        self.runtime.notify()
+        return job, params
+
+    def complete_stage(self, job_id: str, stage: str, outputs: dict[str, Any], gate: bool) -> None:
+        status = StageStatus.WAITING_APPROVAL if gate else StageStatus.SUCCEEDED
+        with self.db.transaction() as s:
+            jobs_repo.update_stage(s, job_id, stage, status=status.value, outputs=outputs, ended_at=utcnow())
+            job = jobs_repo.load_job(s, job_id, with_stages=False)
+            records.append_event(s, job_id, "stage", stage=stage, status=job.status.value,
+                                 progress=job.progress, message=f"{stage} finished",
+                                 payload={"state": "finished"})
+        self.write_manifest(job_id)
+        self.runtime.notify()
+
+    def fail_stage(self, job_id: str, stage: str, code: str, message: str, will_retry: bool) -> None:
+        with self.db.transaction() as s:
+            jobs_repo.update_stage(s, job_id, stage, status=StageStatus.FAILED.value, error_code=code,
+                                   error_message=message, ended_at=utcnow())
+            text = f"{stage} failed: {message}" + (" (will retry)" if will_retry else "")
+            records.append_event(s, job_id, "log", stage=stage, message=text,
+                                 payload={"level": "error", "text": text, "code": code})
+        self.runtime.notify()
+
+    # -- approval gates --------------------------------------------------------------
+    def open_gate(self, job_id: str, stage: str) -> None:
+        with self.db.transaction() as s:
+            job = jobs_repo.load_job(s, job_id, with_stages=False)
+            if job.status != JobStatus.RUNNING:
+                return
+            job = jobs_repo.transition(s, job_id, JobStatus.WAITING_APPROVAL, current_stage=stage,
+                                       message=f"waiting for approval of {stage}")
+            self._status_event(s, job)
+        self.runtime.notify()
+
+    def gate_decision(self, job_id: str, stage: str) -> Decision:
+        """Read the gate's state from the tables (the message that woke us is only a nudge)."""
+        with self.db.read() as s:
+            job = jobs_repo.load_job(s, job_id)
+            row = jobs_repo.stage_row(s, job_id, stage)
+            if job.status == JobStatus.CANCELED:
+                return Decision("canceled")
+            if job.status == JobStatus.WAITING_APPROVAL:
+                expired = job.deadline_at is not None and utcnow() > job.deadline_at
+                return Decision("timeout" if expired else "pending")
+            if row.status == StageStatus.SUCCEEDED.value:
+                return Decision("approved")
+            if row.status == StageStatus.PENDING.value:
+                rejections = [a for a in records.list_approvals(s, job_id)
+                              if a.stage == stage and a.decision == "REJECTED"]
+                return Decision("rejected", rejections[-1].reason if rejections else None)
+            return Decision("pending")
+
+    def feedback_for(self, job_id: str, stage: str) -> str | None:
+        with self.db.read() as s:
+            rejections = [a for a in records.list_approvals(s, job_id)
+                          if a.stage == stage and a.decision == "REJECTED"]
+        return rejections[-1].reason if rejections else None
+
+    # -- reports from a running generator ----------------------------------------------
+    def report_progress(self, job_id: str, stage: str, overall: float, message: str) -> None:
+        with self.db.transaction() as s:
+            jobs_repo.update_job(s, job_id, progress=overall, **({"message": message} if message else {}))
+            records.append_event(s, job_id, "progress", stage=stage, progress=overall, message=message)
+        self.runtime.notify()
+
+    def log(self, job_id: str, stage: str, text: str, level: str) -> None:
+        with self.db.transaction() as s:
+            records.append_event(s, job_id, "log", stage=stage, message=text,
+                                 payload={"level": level, "text": text})
+        self.runtime.notify()
+
+    def record_artifact(self, job_id: str, stage: str, ref: ArtifactRef) -> None:
+        artifact = Artifact(job_id=job_id, stage=stage, role=ref.role, path=ref.path, mime=ref.mime,
+                            bytes=ref.bytes, sha256=ref.sha256, created_at=utcnow())
+        with self.db.transaction() as s:
+            records.upsert_artifact(s, artifact)
+            job = jobs_repo.load_job(s, job_id, with_stages=False)
+            records.append_event(s, job_id, "asset", stage=stage, progress=job.progress,
+                                 message=f"{ref.role} ready",
+                                 payload={"role": ref.role, "path": f"/assets/{job_id}/{ref.path}",
+                                          "mime": ref.mime, "bytes": ref.bytes})
+        self.write_manifest(job_id)
+        self.runtime.notify()
+
+    def interruption(self, job_id: str) -> str | None:
+        """"canceled" or "timeout" if the running job must stop, else None."""
+        with self.db.read() as s:
+            return self._interruption(jobs_repo.load_job(s, job_id, with_stages=False))
+
+    @staticmethod
+    def _interruption(job: Job) -> str | None:
+        if job.status == JobStatus.CANCELED:
+            return "canceled"
+        if job.status.terminal:
+            return "ended"
+        if job.deadline_at is not None and utcnow() > job.deadline_at:
+            return "timeout"
+        return None
+
+    # -- shared ----------------------------------------------------------------------
+    def write_manifest(self, job_id: str) -> None:
+        with self.db.read() as s:
+            job = jobs_repo.load_job(s, job_id, with_stages=False)
+            artifacts = records.list_artifacts(s, job_id)
+        self.assets.write_manifest(job_id, build_manifest(job, artifacts))
+
+    @staticmethod
+    def _status_event(s: Session, job: Job, kind: str = "status") -> None:
+        records.append_event(s, job.id, kind, stage=job.current_stage, status=job.status.value,
+                             progress=job.progress, message=job.message)

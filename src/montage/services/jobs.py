@@ -1,0 +1,312 @@
+"""Use cases of a client: submit, read, approve, reject, cancel, retry.
+
+Facades and the CLI call these; nothing here knows about HTTP. Every write happens in one
+transaction, so a refused request leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from montage.domain.jobs import Approval, Artifact, Job, JobEvent, JobStatus, Priority, StageStatus
+from montage.domain.pipelines import PipelineSpec
+from montage.errors import (
+    NotCancelable,
+    NotRetryable,
+    NotWaitingApproval,
+    QueueFull,
+    ServiceUnavailable,
+    ValidationFailed,
+    WrongStage,
+)
+from montage.pipelines import all_pipelines, get_pipeline
+from montage.services.runtime import Runtime
+from montage.store import jobs as jobs_repo
+from montage.store import records
+from montage.store.jobs import utcnow
+from montage.store.models import JobRow
+
+
+class Dispatcher(Protocol):
+    """The durable engine as services see it."""
+
+    def enqueue(self, job: Job) -> None: ...
+    def cancel(self, workflow_id: str) -> None: ...
+    def wake(self, workflow_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SubmitJob:
+    pipeline: str
+    input: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    priority: str | int | None = None
+    schedule_for: datetime | None = None
+    timeout_s: float | None = None
+    idempotency_key: str | None = None
+    owner: str = ""
+    facade: str = "core"
+    start: bool = True  # False: the job waits in CREATED until start_job (Rematrix's PENDING)
+
+
+def new_job_id() -> str:
+    return f"job_{uuid.uuid4().hex}"
+
+
+def validation_error(exc: ValidationError, prefix: str = "") -> ValidationFailed:
+    """A pydantic error as a ValidationFailed naming the first offending field."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in (prefix, *first["loc"]) if p != "")
+    return ValidationFailed(f"{where}: {first['msg']}" if where else first["msg"], field=where,
+                            errors=[{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                                    for e in exc.errors()])
+
+
+class JobService:
+    def __init__(self, runtime: Runtime, dispatcher: Dispatcher) -> None:
+        self.runtime = runtime
+        self.db = runtime.db
+        self.settings = runtime.settings
+        self.dispatcher = dispatcher
+
+    # -- submit ----------------------------------------------------------------------
+    def submit(self, request: SubmitJob) -> tuple[Job, bool]:
+        """Create (and normally enqueue) a job; (job, created). A known idempotency key
+        returns the job it created first, with created False."""
+        spec = get_pipeline(request.pipeline)
+        job_input = self._validated_input(spec, request.input)
+        priority = Priority.parse(request.priority)
+        timeout = self._timeout(request.timeout_s)
+        if request.idempotency_key:
+            existing = self._by_key(request.owner, request.idempotency_key)
+            if existing is not None:
+                return existing, False
+        row = self._new_row(spec, request, job_input, priority, timeout)
+        try:
+            with self.db.transaction() as s:
+                self._check_capacity(s)
+                jobs_repo.insert_job(s, row, spec.stages_for(job_input))
+                records.append_event(s, row.id, "status", status=row.status, progress=0.0, message=row.message)
+        except IntegrityError:
+            existing = self._by_key(request.owner, request.idempotency_key or "")
+            if existing is None:
+                raise
+            return existing, False
+        job = self.get(row.id)
+        if request.start:
+            self._dispatch(job)
+        self.runtime.notify()
+        return job, True
+
+    def _validated_input(self, spec: PipelineSpec, raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, dict):
+            raise ValidationFailed("input must be an object", field="input")
+        if spec.input_model is None:
+            return raw
+        try:
+            return spec.input_model.model_validate(raw).model_dump(mode="json")
+        except ValidationError as exc:
+            raise validation_error(exc, "input") from None
+
+    def _timeout(self, timeout_s: float | None) -> float:
+        if timeout_s is None:
+            return self.settings.default_timeout_s
+        if not 0 < timeout_s <= 30 * 24 * 3600:
+            raise ValidationFailed("timeout_s must be between 0 and 2592000 seconds", field="timeout_s",
+                                   received=timeout_s)
+        return float(timeout_s)
+
+    def _new_row(self, spec: PipelineSpec, request: SubmitJob, job_input: dict[str, Any],
+                 priority: Priority, timeout: float) -> JobRow:
+        now = utcnow()
+        job_id = new_job_id()
+        status = JobStatus.QUEUED if request.start else JobStatus.CREATED
+        return JobRow(
+            id=job_id, pipeline=spec.name, pipeline_version=spec.version, facade=request.facade,
+            input=job_input, options=request.options, status=status.value, current_stage=None,
+            progress=0.0, message="queued" if request.start else "created", priority=priority.value,
+            queue=spec.queue, attempts=1 if request.start else 0, timeout_s=timeout,
+            schedule_for=request.schedule_for, idempotency_key=request.idempotency_key,
+            owner=request.owner, workflow_id=job_id if request.start else None,
+            created_at=now, updated_at=now,
+        )
+
+    def _check_capacity(self, s: Session) -> None:
+        queued = jobs_repo.count_jobs(s, statuses=[JobStatus.QUEUED.value])
+        if queued >= self.settings.max_queued_jobs:
+            raise QueueFull(f"the queue is full ({queued} jobs waiting)", queued=queued,
+                            limit=self.settings.max_queued_jobs)
+
+    def _by_key(self, owner: str, key: str) -> Job | None:
+        with self.db.read() as s:
+            return jobs_repo.find_by_idempotency_key(s, owner, key)
+
+    def _dispatch(self, job: Job) -> None:
+        try:
+            self.dispatcher.enqueue(job)
+        except Exception as exc:
+            self._fail_unqueued(job.id, exc)
+            raise ServiceUnavailable("the job could not be queued; try again", job_id=job.id) from exc
+
+    def _fail_unqueued(self, job_id: str, exc: Exception) -> None:
+        try:
+            with self.db.transaction() as s:
+                jobs_repo.transition(s, job_id, JobStatus.FAILED, error_code="ENQUEUE_FAILED",
+                                     error_message=str(exc), message="could not be queued")
+        except Exception:  # the reconciler picks it up when the database is back
+            pass
+
+    def start(self, job_id: str) -> Job:
+        """CREATED → QUEUED: start a job created with ``start=False``."""
+        with self.db.transaction() as s:
+            current = jobs_repo.load_job(s, job_id, with_stages=False)
+            job = jobs_repo.transition(s, job_id, JobStatus.QUEUED, workflow_id=job_id, message="queued",
+                                       attempts=current.attempts + 1)
+            records.append_event(s, job_id, "status", status=job.status.value, progress=0.0, message="queued")
+        self._dispatch(job)
+        self.runtime.notify()
+        return self.get(job_id)
+
+    # -- read --------------------------------------------------------------------------
+    def get(self, job_id: str) -> Job:
+        with self.db.read() as s:
+            return jobs_repo.load_job(s, job_id)
+
+    def list_jobs(self, *, statuses: list[str] | None = None, pipeline: str | None = None,
+             facade: str | None = None, limit: int = 50, offset: int = 0,
+             newest_first: bool = True) -> tuple[list[Job], int]:
+        with self.db.read() as s:
+            return jobs_repo.list_jobs(s, statuses=statuses or [], pipeline=pipeline, facade=facade,
+                                       limit=limit, offset=offset, newest_first=newest_first)
+
+    def artifacts(self, job_id: str) -> list[Artifact]:
+        with self.db.read() as s:
+            jobs_repo.load_job(s, job_id, with_stages=False)
+            return records.list_artifacts(s, job_id)
+
+    def approvals(self, job_id: str) -> list[Approval]:
+        with self.db.read() as s:
+            jobs_repo.load_job(s, job_id, with_stages=False)
+            return records.list_approvals(s, job_id)
+
+    def events_after(self, job_id: str, after_id: int, limit: int = 1000) -> list[JobEvent]:
+        with self.db.read() as s:
+            return records.events_after(s, job_id, after_id, limit)
+
+    def pipelines(self) -> list[PipelineSpec]:
+        return all_pipelines()
+
+    # -- decisions -----------------------------------------------------------------------
+    def approve(self, job_id: str, stage: str, comment: str | None = None) -> Job:
+        return self._decide(job_id, stage, "APPROVED", None, comment)
+
+    def reject(self, job_id: str, stage: str, reason: str, comment: str | None = None) -> Job:
+        if not reason or not reason.strip():
+            raise ValidationFailed("reason is required to reject a stage", field="reason")
+        return self._decide(job_id, stage, "REJECTED", reason.strip(), comment)
+
+    def _decide(self, job_id: str, stage: str, decision: str, reason: str | None, comment: str | None) -> Job:
+        with self.db.transaction() as s:
+            job = jobs_repo.load_job(s, job_id)
+            self._check_gate(job, stage)
+            row = jobs_repo.stage_row(s, job_id, stage)
+            waited = utcnow() - (row.ended_at or job.updated_at)
+            records.add_approval(s, job_id, stage, decision, reason, comment)
+            if decision == "APPROVED":
+                jobs_repo.update_stage(s, job_id, stage, status=StageStatus.SUCCEEDED.value)
+            else:
+                jobs_repo.update_stage(s, job_id, stage, status=StageStatus.PENDING.value,
+                                       revision=row.revision + 1)
+            deadline = (job.deadline_at + waited) if job.deadline_at else None  # waiting is not run time
+            message = f"{stage} approved" if decision == "APPROVED" else f"{stage} rejected: {reason}"
+            job = jobs_repo.transition(s, job_id, JobStatus.RUNNING, message=message, deadline_at=deadline)
+            records.append_event(s, job_id, "approval", stage=stage, status=job.status.value,
+                                 progress=job.progress, message=message,
+                                 payload={"decision": decision, "reason": reason, "comment": comment})
+        self._wake(job)
+        return self.get(job_id)
+
+    @staticmethod
+    def _check_gate(job: Job, stage: str) -> None:
+        if job.status != JobStatus.WAITING_APPROVAL:
+            raise NotWaitingApproval(f"job is {job.status.value}, not WAITING_APPROVAL",
+                                     job_id=job.id, status=job.status.value)
+        if stage != job.current_stage:
+            raise WrongStage(f"job is waiting for approval of {job.current_stage}, not {stage}",
+                             field="stage", received=stage, expected=job.current_stage)
+
+    def _wake(self, job: Job) -> None:
+        self.runtime.notify()
+        if job.workflow_id:
+            with contextlib.suppress(Exception):  # the workflow also re-reads its gate every 30 s
+                self.dispatcher.wake(job.workflow_id)
+
+    # -- cancel and retry ----------------------------------------------------------------
+    def cancel(self, job_id: str, reason: str = "canceled") -> Job:
+        with self.db.transaction() as s:
+            job = jobs_repo.load_job(s, job_id)
+            if job.status.terminal:
+                raise NotCancelable(f"job is {job.status.value} and cannot be canceled",
+                                    job_id=job_id, status=job.status.value)
+            for st in job.stages:
+                if st.status in (StageStatus.RUNNING, StageStatus.WAITING_APPROVAL):
+                    jobs_repo.update_stage(s, job_id, st.name, status=StageStatus.CANCELED.value,
+                                           ended_at=utcnow())
+            job = jobs_repo.transition(s, job_id, JobStatus.CANCELED, message=reason,
+                                       error_code="CANCELED", error_message=reason)
+            records.append_event(s, job_id, "canceled", stage=job.current_stage, status=job.status.value,
+                                 progress=job.progress, message=reason)
+        if job.workflow_id:
+            with contextlib.suppress(Exception):  # the running stage sees CANCELED in the table anyway
+                self.dispatcher.cancel(job.workflow_id)
+        self.runtime.notify()
+        return self.get(job_id)
+
+    def retry(self, job_id: str) -> Job:
+        """FAILED or CANCELED → QUEUED; finished stages keep their outputs and are skipped."""
+        with self.db.transaction() as s:
+            job = jobs_repo.load_job(s, job_id)
+            if job.status not in (JobStatus.FAILED, JobStatus.CANCELED):
+                raise NotRetryable(f"job is {job.status.value}; only FAILED or CANCELED jobs can be retried",
+                                   job_id=job_id, status=job.status.value)
+            for st in job.stages:
+                if st.status in (StageStatus.FAILED, StageStatus.CANCELED, StageStatus.RUNNING):
+                    jobs_repo.update_stage(s, job_id, st.name, status=StageStatus.PENDING.value)
+            attempts = job.attempts + 1
+            job = jobs_repo.transition(
+                s, job_id, JobStatus.QUEUED, attempts=attempts, workflow_id=f"{job_id}.r{attempts}",
+                error_code=None, error_message=None, error_details=None, ended_at=None, message="queued again",
+                deadline_at=None, schedule_for=None,
+            )
+            records.append_event(s, job_id, "status", status=job.status.value, progress=job.progress,
+                                 message="queued again", payload={"attempt": attempts})
+        self._dispatch(job)
+        self.runtime.notify()
+        return self.get(job_id)
+
+
+def parse_schedule(value: str | None) -> datetime | None:
+    """An ISO 8601 time (with zone); None passes through."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed("schedule_for must be an ISO 8601 time", field="schedule_for",
+                               received=value) from None
+    if moment.tzinfo is None:
+        raise ValidationFailed("schedule_for needs a time zone (e.g. 2025-07-28T14:30:00Z)",
+                               field="schedule_for", received=value)
+    return moment
+
+
+def in_past(moment: datetime, slack_s: float = 5.0) -> bool:
+    return moment < utcnow() - timedelta(seconds=slack_s)

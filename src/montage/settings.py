@@ -1,0 +1,131 @@
+"""Settings, read from ``MONTAGE_*`` environment variables and injected everywhere.
+
+Nothing reads settings at import time: ``create_app(settings)``, ``Worker(settings)``.
+``montage config`` prints the effective values with secrets masked.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting has a description and an env name ``MONTAGE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="MONTAGE_", extra="ignore")
+
+    data_dir: Path = Field(Path("./montage-data"), description="Folder for assets and the SQLite files.")
+    database_url: str | None = Field(
+        None,
+        description="App database URL. Default: SQLite at <data-dir>/montage.db. "
+        "Use postgresql://… to scale out over several processes and machines.",
+    )
+    host: str = Field("127.0.0.1", description="Address `montage serve` listens on.")
+    port: int = Field(8000, description="Port `montage serve` listens on.")
+    public_url: str | None = Field(
+        None, description="Absolute base URL clients reach this server at (for absolute links)."
+    )
+    run_worker: bool = Field(True, description="Run an executor inside `montage serve`.")
+    executor_id: str | None = Field(
+        None, description="Stable id of this executor; a restarted process recovers its own unfinished jobs."
+    )
+    app_version: str = Field("montage-1", description="DBOS application version pinned for recovery.")
+    worker_concurrency: int = Field(8, ge=1, description="Jobs one executor runs at once per queue.")
+    queue_concurrency: dict[str, int] = Field(
+        default_factory=dict,
+        description='Global concurrency per queue, e.g. {"media": 2}; absent means unlimited.',
+    )
+    queue_polling_interval_s: float = Field(
+        0.05, gt=0, description="How often an executor looks for queued jobs."
+    )
+    max_queued_jobs: int = Field(100_000, ge=1, description="Queued jobs beyond this are refused (QUEUE_FULL).")
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest request body accepted (413).")
+    max_markdown_chars: int = Field(200_000, ge=1, description="Largest Markdown document accepted.")
+    max_media_duration_s: float = Field(600.0, gt=0, description="Longest media duration_s accepted.")
+    default_timeout_s: float = Field(3600.0, gt=0, description="Job timeout when a request names none.")
+    approval_timeout_s: float = Field(
+        7 * 24 * 3600.0, gt=0, description="How long a job waits at an approval gate."
+    )
+    heartbeat_interval_s: float = Field(5.0, gt=0, description="Executor heartbeat period.")
+    log_level: str = Field("INFO", description="Log level.")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible chat endpoint for planning.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the chat endpoint.")
+    llm_model: str = Field("gpt-4o-mini", description="Chat model name.")
+    tts_base_url: str | None = Field(None, description="OpenAI-compatible speech endpoint.")
+    tts_api_key: SecretStr | None = Field(None, description="API key for the speech endpoint.")
+    tts_model: str = Field("tts-1", description="Speech model name.")
+    tts_voice: str = Field("alloy", description="Speech voice.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def app_database_url(self) -> str:
+        """The app database URL, defaulting to SQLite under the data directory."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{self.data_dir / 'montage.db'}"
+
+    @property
+    def system_database_url(self) -> str:
+        """DBOS's system database: a sibling SQLite file, or the same PostgreSQL database."""
+        if self.is_sqlite:
+            return f"sqlite:///{self.data_dir / 'dbos.sqlite'}"
+        return self.app_database_url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.app_database_url.startswith("sqlite")
+
+    @property
+    def assets_dir(self) -> Path:
+        return self.data_dir / "assets"
+
+    def resolved_executor_id(self, role: str) -> str:
+        """This process's executor id: the configured one, or ``<host>-<role>``."""
+        return self.executor_id or ("local" if role == "serve" else f"{socket.gethostname()}-{role}")
+
+    def generator_setting(self, name: str, default: Any = None) -> Any:
+        """A setting as generators see it: secrets unwrapped, unknown names → default."""
+        value = getattr(self, name, default)
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        return default if value is None else value
+
+    def masked(self) -> dict[str, Any]:
+        """Effective settings with secrets masked, for `montage config`."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        out["app_database_url"] = mask_url(self.app_database_url)
+        return out
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for bare PostgreSQL URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def mask_url(url: str) -> str:
+    """Hide the password in a database URL."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url

@@ -1,0 +1,167 @@
+"""Job and stage rows in, domain objects out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from montage.domain.jobs import (
+    Job,
+    JobError,
+    JobStatus,
+    Priority,
+    StageRun,
+    StageStatus,
+    check_transition,
+    sources_of,
+)
+from montage.domain.pipelines import StageSpec
+from montage.errors import JobNotFound
+from montage.store.models import JobRow, StageRow
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _error(code: str | None, message: str | None, details: dict[str, Any] | None) -> JobError | None:
+    return JobError(code, message or "", details or {}) if code else None
+
+
+def stage_from_row(row: StageRow) -> StageRun:
+    return StageRun(
+        name=row.name, position=row.position, generator=row.generator, status=StageStatus(row.status),
+        approval=row.approval, max_attempts=row.max_attempts, backoff_s=row.backoff_s, attempts=row.attempts,
+        revision=row.revision, outputs=row.outputs or {},
+        error=_error(row.error_code, row.error_message, None), started_at=row.started_at,
+        ended_at=row.ended_at,
+    )
+
+
+def job_from_row(row: JobRow, stages: Iterable[StageRow] = ()) -> Job:
+    return Job(
+        id=row.id, pipeline=row.pipeline, pipeline_version=row.pipeline_version, input=row.input,
+        options=row.options, status=JobStatus(row.status), current_stage=row.current_stage,
+        progress=row.progress, message=row.message, priority=Priority(row.priority), queue=row.queue,
+        attempts=row.attempts, timeout_s=row.timeout_s, schedule_for=row.schedule_for,
+        idempotency_key=row.idempotency_key, workflow_id=row.workflow_id, facade=row.facade,
+        created_at=row.created_at, updated_at=row.updated_at, started_at=row.started_at,
+        ended_at=row.ended_at, deadline_at=row.deadline_at,
+        error=_error(row.error_code, row.error_message, row.error_details), worker_id=row.worker_id,
+        owner=row.owner, stages=tuple(stage_from_row(s) for s in sorted(stages, key=lambda s: s.position)),
+    )
+
+
+def insert_job(session: Session, row: JobRow, stages: Sequence[StageSpec]) -> None:
+    session.add(row)
+    session.flush()
+    for position, spec in enumerate(stages):
+        session.add(StageRow(
+            job_id=row.id, name=spec.name, position=position, generator=spec.generator,
+            params=dict(spec.params), approval=spec.approval, server=spec.server,
+            max_attempts=spec.retry.max_attempts, backoff_s=spec.retry.backoff_s,
+            status=StageStatus.PENDING.value, attempts=0, revision=0, outputs={},
+        ))
+
+
+def load_job(session: Session, job_id: str, *, with_stages: bool = True) -> Job:
+    row = session.get(JobRow, job_id)
+    if row is None:
+        raise JobNotFound(job_id=job_id)
+    stages = _stage_rows(session, job_id) if with_stages else []
+    return job_from_row(row, stages)
+
+
+def _stage_rows(session: Session, job_id: str) -> Sequence[StageRow]:
+    return session.scalars(select(StageRow).where(StageRow.job_id == job_id)).all()
+
+
+def stage_row(session: Session, job_id: str, name: str) -> StageRow:
+    row = session.get(StageRow, (job_id, name))
+    if row is None:
+        raise JobNotFound(f"job {job_id} has no stage {name}", job_id=job_id, stage=name)
+    return row
+
+
+def find_by_idempotency_key(session: Session, owner: str, key: str) -> Job | None:
+    row = session.scalars(
+        select(JobRow).where(JobRow.owner == owner, JobRow.idempotency_key == key)
+    ).first()
+    return None if row is None else job_from_row(row, _stage_rows(session, row.id))
+
+
+def list_jobs(
+    session: Session,
+    *,
+    statuses: Sequence[str] = (),
+    pipeline: str | None = None,
+    facade: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    newest_first: bool = True,
+) -> tuple[list[Job], int]:
+    """A page of jobs (without stages) and the total matching the filters."""
+    query = select(JobRow)
+    if statuses:
+        query = query.where(JobRow.status.in_(list(statuses)))
+    if pipeline:
+        query = query.where(JobRow.pipeline == pipeline)
+    if facade:
+        query = query.where(JobRow.facade == facade)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = JobRow.created_at.desc() if newest_first else JobRow.created_at.asc()
+    rows = session.scalars(query.order_by(order, JobRow.id).limit(limit).offset(offset)).all()
+    return [job_from_row(r) for r in rows], total
+
+
+def transition(session: Session, job_id: str, target: JobStatus, **fields: Any) -> Job:
+    """Move a job to ``target`` if the table allows it from its current status.
+
+    The update is guarded on the current status, so two racing callers cannot both win:
+    the loser sees the status the winner left and gets ``IllegalTransition``.
+    """
+    now = utcnow()
+    values: dict[str, Any] = {"status": target.value, "updated_at": now, **fields}
+    if target.terminal:
+        values.setdefault("ended_at", now)
+    result = session.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.status.in_([s.value for s in sources_of(target)]))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        current = load_job(session, job_id, with_stages=False)
+        check_transition(current.status, target)  # raises with the current status named
+    return load_job(session, job_id, with_stages=False)
+
+
+def update_job(session: Session, job_id: str, **fields: Any) -> None:
+    """Change fields other than status (progress, message, current stage …)."""
+    fields["updated_at"] = utcnow()
+    session.execute(
+        update(JobRow).where(JobRow.id == job_id).values(**fields).execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+
+
+def update_stage(session: Session, job_id: str, name: str, **fields: Any) -> None:
+    session.execute(
+        update(StageRow)
+        .where(StageRow.job_id == job_id, StageRow.name == name)
+        .values(**fields)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+
+
+def count_jobs(session: Session, *, statuses: Sequence[str] = ()) -> int:
+    query = select(func.count()).select_from(JobRow)
+    if statuses:
+        query = query.where(JobRow.status.in_(list(statuses)))
+    return session.scalar(query) or 0

@@ -1,0 +1,130 @@
+"""Append-only records of a job: events, artifacts, approvals; and executor heartbeats."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+from montage.domain.jobs import Approval, Artifact, JobEvent
+from montage.store.jobs import utcnow
+from montage.store.models import ApprovalRow, ArtifactRow, EventRow, WorkerRow
+
+# Event ids must become visible in id order, or a reader tailing ``id > last`` could skip a
+# row that commits after a larger id. PostgreSQL: serialise event inserts with a
+# transaction-scoped advisory lock. SQLite: writers are serialised already.
+_EVENT_LOCK_ID = 7_270_002
+
+
+def event_from_row(row: EventRow) -> JobEvent:
+    return JobEvent(
+        id=row.id, job_id=row.job_id, kind=row.kind, stage=row.stage, status=row.status,
+        progress=row.progress, message=row.message, payload=row.payload or {}, created_at=row.created_at,
+    )
+
+
+def append_event(
+    session: Session,
+    job_id: str,
+    kind: str,
+    *,
+    stage: str | None = None,
+    status: str | None = None,
+    progress: float | None = None,
+    message: str = "",
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Add one event to the job's stream, in the caller's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_advisory_xact_lock({_EVENT_LOCK_ID})"))
+    session.add(EventRow(
+        job_id=job_id, kind=kind, stage=stage, status=status, progress=progress, message=message,
+        payload=payload or {}, created_at=utcnow(),
+    ))
+
+
+def events_after(session: Session, job_id: str, after_id: int, limit: int = 1000) -> list[JobEvent]:
+    rows = session.scalars(
+        select(EventRow).where(EventRow.job_id == job_id, EventRow.id > after_id)
+        .order_by(EventRow.id).limit(limit)
+    ).all()
+    return [event_from_row(r) for r in rows]
+
+
+def tail_events(session: Session, after_id: int, limit: int = 2000) -> list[JobEvent]:
+    """Events of every job after ``after_id``, oldest first (the live hub's feed)."""
+    rows = session.scalars(select(EventRow).where(EventRow.id > after_id).order_by(EventRow.id).limit(limit)).all()
+    return [event_from_row(r) for r in rows]
+
+
+def last_event_id(session: Session) -> int:
+    return session.scalar(select(EventRow.id).order_by(EventRow.id.desc()).limit(1)) or 0
+
+
+def artifact_from_row(row: ArtifactRow) -> Artifact:
+    return Artifact(job_id=row.job_id, stage=row.stage, role=row.role, path=row.path, mime=row.mime,
+                    bytes=row.bytes, sha256=row.sha256, created_at=row.created_at)
+
+
+def upsert_artifact(session: Session, artifact: Artifact) -> None:
+    session.merge(ArtifactRow(
+        job_id=artifact.job_id, path=artifact.path, stage=artifact.stage, role=artifact.role,
+        mime=artifact.mime, bytes=artifact.bytes, sha256=artifact.sha256, created_at=artifact.created_at,
+    ))
+
+
+def list_artifacts(session: Session, job_id: str) -> list[Artifact]:
+    rows = session.scalars(
+        select(ArtifactRow).where(ArtifactRow.job_id == job_id).order_by(ArtifactRow.created_at, ArtifactRow.path)
+    ).all()
+    return [artifact_from_row(r) for r in rows]
+
+
+def delete_stage_artifacts(session: Session, job_id: str, stage: str) -> None:
+    session.execute(delete(ArtifactRow).where(ArtifactRow.job_id == job_id, ArtifactRow.stage == stage))
+
+
+def add_approval(
+    session: Session, job_id: str, stage: str, decision: str, reason: str | None, comment: str | None
+) -> Approval:
+    row = ApprovalRow(job_id=job_id, stage=stage, decision=decision, reason=reason, comment=comment,
+                      created_at=utcnow())
+    session.add(row)
+    session.flush()
+    return Approval(id=row.id, job_id=job_id, stage=stage, decision=decision, reason=reason,
+                    comment=comment, created_at=row.created_at)
+
+
+def list_approvals(session: Session, job_id: str) -> list[Approval]:
+    rows = session.scalars(select(ApprovalRow).where(ApprovalRow.job_id == job_id).order_by(ApprovalRow.id)).all()
+    return [Approval(id=r.id, job_id=r.job_id, stage=r.stage, decision=r.decision, reason=r.reason,
+                     comment=r.comment, created_at=r.created_at) for r in rows]
+
+
+def heartbeat(session: Session, worker_id: str, *, hostname: str, pid: int, role: str,
+              labels: dict[str, Any], status: str, current_job_id: str | None) -> None:
+    now = utcnow()
+    row = session.get(WorkerRow, worker_id)
+    if row is None:
+        session.add(WorkerRow(id=worker_id, hostname=hostname, pid=pid, role=role, labels=labels,
+                              status=status, current_job_id=current_job_id, started_at=now, last_heartbeat=now))
+        return
+    row.hostname, row.pid, row.role, row.labels = hostname, pid, role, labels
+    row.status, row.current_job_id, row.last_heartbeat = status, current_job_id, now
+
+
+def mark_worker_started(session: Session, worker_id: str) -> None:
+    row = session.get(WorkerRow, worker_id)
+    if row is not None:
+        row.started_at = utcnow()
+
+
+def list_workers(session: Session) -> Sequence[WorkerRow]:
+    return session.scalars(select(WorkerRow).order_by(WorkerRow.id)).all()
+
+
+def workers_seen_since(session: Session, since: datetime) -> Sequence[WorkerRow]:
+    return session.scalars(select(WorkerRow).where(WorkerRow.last_heartbeat >= since)).all()
