@@ -40,13 +40,11 @@ def event_stream(hub: EventHub, job_id: str, after_id: int, fmt: EventFormat,
 
     async def body() -> AsyncIterator[str]:
         yield "retry: 2000\n\n"
-        events = hub.subscribe(job_id, after_id).__aiter__()
         wait = 0.5  # first look soon: a resumed stream of a finished job should end promptly
-        try:
+        async with await hub.subscribe(job_id, after_id) as subscription:
             while True:
-                try:
-                    event = await asyncio.wait_for(events.__anext__(), timeout=wait)
-                except TimeoutError:
+                event = await subscription.next(timeout=wait)
+                if event is None:
                     if await asyncio.to_thread(ended):
                         break
                     wait = _KEEPALIVE_S
@@ -57,8 +55,6 @@ def event_stream(hub: EventHub, job_id: str, after_id: int, fmt: EventFormat,
                     yield frame(event.id, *formatted)
                 if event.kind in TERMINAL_KINDS:
                     break
-        finally:
-            await events.aclose()  # type: ignore[attr-defined]
 
     return StreamingResponse(body(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import AsyncIterator
 
 from montage.domain.jobs import JobEvent
 from montage.store import records
@@ -80,32 +79,64 @@ class EventHub:
             if len(events) >= 2000:
                 self._wake.set()
 
-    async def subscribe(self, job_id: str, after_id: int = 0) -> AsyncIterator[JobEvent]:
-        """Every event of ``job_id`` after ``after_id``, each once, in id order; then live ones."""
+    async def subscribe(self, job_id: str, after_id: int = 0) -> Subscription:
+        """Every event of ``job_id`` after ``after_id``, each once, in id order; then live ones.
+
+        Close the subscription when done (``async with`` does it)."""
         queue: asyncio.Queue[JobEvent] = asyncio.Queue()
         if not self._subscribers:
             self._cursor = max(self._cursor, await asyncio.to_thread(self._last_id))
         self._subscribers[job_id].add(queue)
-        last = after_id
-        try:
-            while True:
-                backlog = await asyncio.to_thread(self._replay, job_id, last)
-                for event in backlog:
-                    last = event.id
-                    yield event
-                if len(backlog) < 1000:
-                    break
-            while True:
-                event = await queue.get()
-                if event.id <= last:
-                    continue
-                last = event.id
-                yield event
-        finally:
-            self._subscribers[job_id].discard(queue)
-            if not self._subscribers[job_id]:
+        return Subscription(self, job_id, queue, after_id)
+
+    def _unsubscribe(self, job_id: str, queue: asyncio.Queue[JobEvent]) -> None:
+        subscribers = self._subscribers.get(job_id)
+        if subscribers is not None:
+            subscribers.discard(queue)
+            if not subscribers:
                 del self._subscribers[job_id]
 
     def _replay(self, job_id: str, after: int) -> list[JobEvent]:
         with self.db.read() as s:
             return records.events_after(s, job_id, after, limit=1000)
+
+
+class Subscription:
+    """One reader of one job's events: the backlog from the table, then the live feed."""
+
+    def __init__(self, hub: EventHub, job_id: str, queue: asyncio.Queue[JobEvent], after_id: int) -> None:
+        self.hub, self.job_id, self.queue, self.last = hub, job_id, queue, after_id
+        self._backlog: list[JobEvent] = []
+        self._replaying = True
+
+    async def next(self, timeout: float) -> JobEvent | None:
+        """The next event, or None if none came within ``timeout`` seconds."""
+        while self._replaying and not self._backlog:
+            self._backlog = await asyncio.to_thread(self.hub._replay, self.job_id, self.last)
+            self._replaying = len(self._backlog) >= 1000
+            self._backlog.reverse()
+        if self._backlog:
+            event = self._backlog.pop()
+            self.last = event.id
+            return event
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return None
+            try:
+                event = await asyncio.wait_for(self.queue.get(), timeout=remaining)
+            except TimeoutError:
+                return None
+            if event.id > self.last:
+                self.last = event.id
+                return event
+
+    def close(self) -> None:
+        self.hub._unsubscribe(self.job_id, self.queue)
+
+    async def __aenter__(self) -> Subscription:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
