@@ -15,6 +15,7 @@ from montage.engine import state
 from montage.services.execution import ExecutionService
 from montage.services.runtime import Runtime
 from montage.store import records
+from montage.store.db import make_system_sqlite_engine
 
 log = logging.getLogger("montage.engine")
 
@@ -48,6 +49,8 @@ class Engine:
             "log_level": "WARNING",
             "notification_listener_polling_interval_sec": 0.05,
         }
+        if self.settings.is_sqlite:
+            config["system_database_engine"] = make_system_sqlite_engine(self.settings.system_database_url)
         DBOS(config=config)
         if not self.executes:
             DBOS.listen_queues([])

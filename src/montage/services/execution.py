@@ -126,7 +126,6 @@ class ExecutionService:
             records.append_event(s, job_id, "stage", stage=stage, status=job.status.value,
                                  progress=job.progress, message=f"{stage} finished",
                                  payload={"state": "finished"})
-        self.write_manifest(job_id)
         self.runtime.notify()
 
     def fail_stage(self, job_id: str, stage: str, code: str, message: str, will_retry: bool) -> None:

@@ -93,14 +93,13 @@ class JobService:
         try:
             with self.db.transaction() as s:
                 self._check_capacity(s)
-                jobs_repo.insert_job(s, row, spec.stages_for(job_input))
+                job = jobs_repo.insert_job(s, row, spec.stages_for(job_input))
                 records.append_event(s, row.id, "status", status=row.status, progress=0.0, message=row.message)
         except IntegrityError:
             existing = self._by_key(request.owner, request.idempotency_key or "")
             if existing is None:
                 raise
             return existing, False
-        job = self.get(row.id)
         if request.start:
             self._dispatch(job)
         self.runtime.notify()

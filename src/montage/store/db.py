@@ -49,6 +49,21 @@ def make_engine(url: str, *, pool_size: int = 20, writer: bool = True) -> Engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+def make_system_sqlite_engine(url: str) -> Engine:
+    """DBOS's SQLite system database, in WAL mode with normal sync (DBOS alone would use a
+    rollback journal with a full sync per checkpoint, several times slower)."""
+    Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
+                           max_overflow=20)
+
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        _sqlite_pragmas(dbapi_connection, _record)
+        dbapi_connection.isolation_level = "IMMEDIATE"  # as DBOS does: serialise writers at BEGIN
+
+    event.listen(engine, "connect", _connect)
+    return engine
+
+
 class Database:
     """An engine and its session factory; services open transactions through it."""
 

@@ -56,16 +56,20 @@ def job_from_row(row: JobRow, stages: Iterable[StageRow] = ()) -> Job:
     )
 
 
-def insert_job(session: Session, row: JobRow, stages: Sequence[StageSpec]) -> None:
+def insert_job(session: Session, row: JobRow, stages: Sequence[StageSpec]) -> Job:
     session.add(row)
-    session.flush()
-    for position, spec in enumerate(stages):
-        session.add(StageRow(
+    stage_rows = [
+        StageRow(
             job_id=row.id, name=spec.name, position=position, generator=spec.generator,
             params=dict(spec.params), approval=spec.approval, server=spec.server,
             max_attempts=spec.retry.max_attempts, backoff_s=spec.retry.backoff_s,
             status=StageStatus.PENDING.value, attempts=0, revision=0, outputs={},
-        ))
+        )
+        for position, spec in enumerate(stages)
+    ]
+    session.add_all(stage_rows)
+    session.flush()
+    return job_from_row(row, stage_rows)
 
 
 def load_job(session: Session, job_id: str, *, with_stages: bool = True) -> Job:
