@@ -28,6 +28,7 @@ class SubmitRequest(BaseModel):
     schedule_for: AwareDatetime | None = Field(None, description="Start no earlier than this (ISO 8601, with zone).")
     timeout_s: float | None = Field(None, gt=0, le=2_592_000, description="Fail with TIMEOUT after this.")
     start: bool = Field(True, description="False: create the job but leave it CREATED until /start.")
+    queue: str | None = Field(None, description="Queue to run on (default: the pipeline's); see settings.")
 
 
 class ApproveRequest(BaseModel):
@@ -95,7 +96,7 @@ def submit_job(
     job, created = services(request).jobs.submit(SubmitJob(
         pipeline=body.pipeline, input=body.input, options=body.options, priority=body.priority,
         schedule_for=body.schedule_for, timeout_s=body.timeout_s, idempotency_key=idempotency_key,
-        start=body.start,
+        start=body.start, queue=body.queue,
     ))
     if not created:
         response.status_code = 200

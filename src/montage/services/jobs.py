@@ -55,6 +55,7 @@ class SubmitJob:
     owner: str = ""
     facade: str = "core"
     start: bool = True  # False: the job waits in CREATED until start_job (Rematrix's PENDING)
+    queue: str | None = None  # None: the pipeline's queue
 
 
 def new_job_id() -> str:
@@ -132,11 +133,20 @@ class JobService:
             id=job_id, pipeline=spec.name, pipeline_version=spec.version, facade=request.facade,
             input=job_input, options=request.options, status=status.value, current_stage=None,
             progress=0.0, message="queued" if request.start else "created", priority=priority.value,
-            queue=spec.queue, attempts=1 if request.start else 0, timeout_s=timeout,
+            queue=self._queue(spec, request.queue), attempts=1 if request.start else 0, timeout_s=timeout,
             schedule_for=request.schedule_for, idempotency_key=request.idempotency_key,
             owner=request.owner, workflow_id=job_id if request.start else None,
             created_at=now, updated_at=now,
         )
+
+    def _queue(self, spec: PipelineSpec, queue: str | None) -> str:
+        known = sorted({"default", spec.queue, *self.settings.queue_concurrency})
+        if queue is None:
+            return spec.queue
+        if queue not in known:
+            raise ValidationFailed(f"queue must be one of: {', '.join(known)}", field="queue", received=queue,
+                                   allowed=known)
+        return queue
 
     def _check_capacity(self, s: Session) -> None:
         queued = jobs_repo.count_jobs(s, statuses=[JobStatus.QUEUED.value])
