@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,7 @@ def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 # -- scenarios (each runs in a child process) ------------------------------------------------
@@ -92,9 +91,7 @@ def _core(url: str | None, tmp: Path, executes: bool) -> Any:
 
 def _wait_all(jobs_svc: Any, ids: list[str], timeout: float = 600) -> list[Any]:
     deadline = time.monotonic() + timeout
-    pending = set(ids)
-    while pending and time.monotonic() < deadline:
-        done, _ = jobs_svc.list_jobs(statuses=["SUCCEEDED", "FAILED", "CANCELED"], limit=1)
+    while time.monotonic() < deadline:
         _, total = jobs_svc.list_jobs(statuses=["SUCCEEDED", "FAILED", "CANCELED"], limit=1)
         if total >= len(ids):
             break
@@ -161,7 +158,6 @@ def approval(rounds: int, url: str | None, tmp: Path) -> dict[str, Any]:
 
 def http(jobs: int, url: str | None, tmp: Path) -> dict[str, Any]:
     import httpx
-
     from tests.support.server import ServerProcess
 
     server = ServerProcess(tmp / "data", url).start()

@@ -15,9 +15,11 @@ class MontageError(Exception):
 
     code: ClassVar[str] = "MONTAGE_ERROR"
 
-    def __init__(self, message: str | None = None, **details: Any) -> None:
+    def __init__(self, message: str | None = None, *, code: str | None = None, **details: Any) -> None:
         self.message = message or (self.__class__.__doc__ or self.code).strip()
         self.details = details
+        if code:
+            self.code = code  # type: ignore[misc]  (a facade's own code for the same error)
         super().__init__(self.message)
 
 
@@ -34,7 +36,7 @@ class NotFound(MontageError):
 
 
 class JobNotFound(NotFound):
-    """Job not found."""
+    """Job not found"""
 
     code = "JOB_NOT_FOUND"
 
@@ -124,7 +126,5 @@ class GeneratorError(MontageError):
     def __init__(
         self, message: str | None = None, *, code: str | None = None, retryable: bool = True, **details: Any
     ) -> None:
-        super().__init__(message, **details)
-        if code:
-            self.code = code  # type: ignore[misc]
+        super().__init__(message, code=code, **details)
         self.retryable = retryable

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ def test_a_queue_with_concurrency_one_never_runs_two_at_once(core: Core) -> None
     jobs = [core.submit("steps", {"seconds": 0.2}, queue="serial") for _ in range(3)]
     done = [core.wait_status(j.id, "SUCCEEDED", timeout=60) for j in jobs]
     spans = sorted((j.started_at, j.ended_at) for j in done)
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert start >= end  # type: ignore[operator]
 
 

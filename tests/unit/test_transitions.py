@@ -14,7 +14,7 @@ LEGAL = {
     ("QUEUED", "RUNNING"), ("QUEUED", "CANCELED"), ("QUEUED", "FAILED"),
     ("RUNNING", "WAITING_APPROVAL"), ("RUNNING", "SUCCEEDED"), ("RUNNING", "FAILED"), ("RUNNING", "CANCELED"),
     ("WAITING_APPROVAL", "RUNNING"), ("WAITING_APPROVAL", "FAILED"), ("WAITING_APPROVAL", "CANCELED"),
-    ("FAILED", "QUEUED"), ("CANCELED", "QUEUED"),
+    ("FAILED", "QUEUED"), ("CANCELED", "QUEUED"), ("FAILED", "CREATED"), ("CANCELED", "CREATED"),
 }
 
 
@@ -31,13 +31,14 @@ def test_every_pair_is_legal_exactly_when_listed(current: JobStatus, target: Job
 
 def test_succeeded_is_final_and_failed_or_canceled_only_retry() -> None:
     assert TRANSITIONS[JobStatus.SUCCEEDED] == frozenset()
-    assert TRANSITIONS[JobStatus.FAILED] == TRANSITIONS[JobStatus.CANCELED] == {JobStatus.QUEUED}
+    assert TRANSITIONS[JobStatus.FAILED] == TRANSITIONS[JobStatus.CANCELED] == {JobStatus.QUEUED, JobStatus.CREATED}
     assert TERMINAL == {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED}
 
 
 def test_sources_of_inverts_the_table() -> None:
     assert sources_of(JobStatus.RUNNING) == {JobStatus.QUEUED, JobStatus.WAITING_APPROVAL}
     assert sources_of(JobStatus.QUEUED) == {JobStatus.CREATED, JobStatus.FAILED, JobStatus.CANCELED}
+    assert sources_of(JobStatus.CREATED) == {JobStatus.FAILED, JobStatus.CANCELED}
 
 
 def test_priorities_rank_critical_first_and_parse_names_and_numbers() -> None:

@@ -112,7 +112,9 @@ class JobService:
         if spec.input_model is None:
             return raw
         try:
-            return spec.input_model.model_validate(raw).model_dump(mode="json")
+            context = {"max_content_chars": self.settings.max_markdown_chars,
+                       "max_duration_s": self.settings.max_media_duration_s}
+            return spec.input_model.model_validate(raw, context=context).model_dump(mode="json")
         except ValidationError as exc:
             raise validation_error(exc, "input") from None
 
@@ -174,12 +176,15 @@ class JobService:
             pass
 
     def start(self, job_id: str) -> Job:
-        """CREATED → QUEUED: start a job created with ``start=False``."""
+        """CREATED → QUEUED: start a job created with ``start=False`` (or reset by a retry)."""
         with self.db.transaction() as s:
             current = jobs_repo.load_job(s, job_id, with_stages=False)
-            job = jobs_repo.transition(s, job_id, JobStatus.QUEUED, workflow_id=job_id, message="queued",
-                                       attempts=current.attempts + 1)
-            records.append_event(s, job_id, "status", status=job.status.value, progress=0.0, message="queued")
+            attempts = current.attempts + 1
+            workflow_id = job_id if attempts == 1 else f"{job_id}.r{attempts}"
+            job = jobs_repo.transition(s, job_id, JobStatus.QUEUED, workflow_id=workflow_id, message="queued",
+                                       attempts=attempts)
+            records.append_event(s, job_id, "status", status=job.status.value, progress=job.progress,
+                                 message="queued", payload={"attempt": attempts})
         self._dispatch(job)
         self.runtime.notify()
         return self.get(job_id)
@@ -279,8 +284,9 @@ class JobService:
         self.runtime.notify()
         return self.get(job_id)
 
-    def retry(self, job_id: str) -> Job:
-        """FAILED or CANCELED → QUEUED; finished stages keep their outputs and are skipped."""
+    def retry(self, job_id: str, *, start: bool = True) -> Job:
+        """FAILED or CANCELED → QUEUED (or CREATED when ``start`` is false, to be started later);
+        finished stages keep their outputs and are skipped."""
         with self.db.transaction() as s:
             job = jobs_repo.load_job(s, job_id)
             if job.status not in (JobStatus.FAILED, JobStatus.CANCELED):
@@ -289,15 +295,18 @@ class JobService:
             for st in job.stages:
                 if st.status in (StageStatus.FAILED, StageStatus.CANCELED, StageStatus.RUNNING):
                     jobs_repo.update_stage(s, job_id, st.name, status=StageStatus.PENDING.value)
-            attempts = job.attempts + 1
-            job = jobs_repo.transition(
-                s, job_id, JobStatus.QUEUED, attempts=attempts, workflow_id=f"{job_id}.r{attempts}",
-                error_code=None, error_message=None, error_details=None, ended_at=None, message="queued again",
-                deadline_at=None, schedule_for=None,
-            )
+            reset: dict[str, Any] = {"error_code": None, "error_message": None, "error_details": None,
+                                     "ended_at": None, "deadline_at": None, "schedule_for": None}
+            if start:
+                attempts = job.attempts + 1
+                job = jobs_repo.transition(s, job_id, JobStatus.QUEUED, attempts=attempts,
+                                           workflow_id=f"{job_id}.r{attempts}", message="queued again", **reset)
+            else:
+                job = jobs_repo.transition(s, job_id, JobStatus.CREATED, message="ready to run again", **reset)
             records.append_event(s, job_id, "status", status=job.status.value, progress=job.progress,
-                                 message="queued again", payload={"attempt": attempts})
-        self._dispatch(job)
+                                 message=job.message, payload={"attempt": job.attempts})
+        if start:
+            self._dispatch(job)
         self.runtime.notify()
         return self.get(job_id)
 
