@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from montage import __version__
-from montage.api import assets, core, rematrix
+from montage.api import assets, core, media, rematrix
 from montage.api.deps import Services
 from montage.api.errors import install_error_handlers
 from montage.engine.runtime import Engine
@@ -93,6 +93,8 @@ def create_app(settings: Settings, *, executes: bool | None = None) -> FastAPI:
     app.include_router(core.router)
     app.include_router(assets.router)
     app.include_router(rematrix.router)
+    app.include_router(media.router)
+    app.state.error_shapes.register("/api/jobs", media.detail_body)
 
     @app.get("/health", tags=["ops"], summary="Is the server up and its database reachable?")
     def health(request: Request) -> JSONResponse:
