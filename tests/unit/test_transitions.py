@@ -32,7 +32,7 @@ def test_every_pair_is_legal_exactly_when_listed(current: JobStatus, target: Job
 def test_succeeded_is_final_and_failed_or_canceled_only_retry() -> None:
     assert TRANSITIONS[JobStatus.SUCCEEDED] == frozenset()
     assert TRANSITIONS[JobStatus.FAILED] == TRANSITIONS[JobStatus.CANCELED] == {JobStatus.QUEUED, JobStatus.CREATED}
-    assert TERMINAL == {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED}
+    assert {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED} == TERMINAL
 
 
 def test_sources_of_inverts_the_table() -> None:
