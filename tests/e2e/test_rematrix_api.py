@@ -47,8 +47,9 @@ def test_seed_usage_example_runs_as_written_and_ends_completed(server: ServerPro
         assert again.status_code == 409 and again.json()["error"]["message"] == "Job is not in PENDING status"
 
         wait_gate(http, job_id, "PLAN")
-        rejected = http.post(f"/jobs/{job_id}/reject", json={"stage": "PLAN", "reason": "计划不够详细，需要补充更多内容",
-                                                              "comment": "请重新生成包含具体示例的计划"})
+        reason = {"stage": "PLAN", "reason": "计划不够详细，需要补充更多内容",
+                  "comment": "请重新生成包含具体示例的计划"}
+        rejected = http.post(f"/jobs/{job_id}/reject", json=reason)
         assert rejected.json() == {"success": True, "message": "阶段已拒绝，将重新生成"}
         wait_gate(http, job_id, "PLAN")
         for stage in ("PLAN", "NARRATION", "PAGES"):
