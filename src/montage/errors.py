@@ -19,7 +19,7 @@ class MontageError(Exception):
         self.message = message or (self.__class__.__doc__ or self.code).strip()
         self.details = details
         if code:
-            self.code = code  # type: ignore[misc]  (a facade's own code for the same error)
+            self.code = code  # type: ignore[misc]
         super().__init__(self.message)
 
 
