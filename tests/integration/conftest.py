@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dbos import DBOS
 
 from montage.domain.jobs import Job
 from montage.engine.runtime import Engine
+from montage.errors import MontageError
 from montage.services.jobs import JobService, SubmitJob
 from montage.services.runtime import Runtime
 from montage.settings import Settings
@@ -56,8 +59,24 @@ def core(backend: str, tmp_path: Path, core_settings: dict[str, Any]) -> Iterato
         runtime = Runtime.open(make_settings(tmp_path, url, **core_settings))
         engine = Engine(runtime, role="serve", executes=True)
         engine.launch()
+        core = Core(runtime=runtime, engine=engine, jobs=JobService(runtime, engine))
         try:
-            yield Core(runtime=runtime, engine=engine, jobs=JobService(runtime, engine))
+            yield core
         finally:
+            drain(core)
             engine.shutdown()
             runtime.close()
+
+
+def drain(core: Core) -> None:
+    """Cancel what is still going and wait for every workflow to stop, so none outlives its
+    database (DBOS would retry a vanished database for minutes)."""
+    live, _ = core.jobs.list_jobs(statuses=["CREATED", "QUEUED", "RUNNING", "WAITING_APPROVAL"], limit=1000)
+    for job in live:
+        with contextlib.suppress(MontageError):
+            core.jobs.cancel(job.id)
+        if job.workflow_id:
+            with contextlib.suppress(Exception):
+                core.engine.wake(job.workflow_id)
+    wait_for(lambda: not DBOS.list_workflows(status=["PENDING"], limit=1), timeout=60, interval=0.05,
+             what="workflows to stop")
