@@ -7,6 +7,7 @@ generator classes (or instances).
 
 from __future__ import annotations
 
+import threading
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -15,6 +16,7 @@ from montage.generators.base import Generator
 
 _registry: dict[str, Generator] = {}
 _loaded = False
+_lock = threading.Lock()
 
 
 def register(generator: Any) -> Any:
@@ -25,14 +27,18 @@ def register(generator: Any) -> Any:
 
 
 def _load() -> None:
+    """Register the built-ins and plugins once; callers on other threads wait until it is done."""
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    import montage.generators.builtin  # noqa: F401  (registers the built-ins)
+    with _lock:
+        if _loaded:
+            return
+        import montage.generators.builtin  # noqa: F401  (registers the built-ins)
 
-    for ep in entry_points(group="montage.generators"):
-        register(ep.load())
+        for ep in entry_points(group="montage.generators"):
+            register(ep.load())
+        _loaded = True
 
 
 def get_generator(name: str) -> Generator:

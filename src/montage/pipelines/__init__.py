@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 
 from montage.domain.pipelines import PipelineSpec
 from montage.errors import UnknownPipeline
 
 _pipelines: dict[str, PipelineSpec] = {}
 _loaded = False
+_lock = threading.Lock()
 
 
 def register_pipeline(spec: PipelineSpec) -> PipelineSpec:
@@ -18,12 +20,16 @@ def register_pipeline(spec: PipelineSpec) -> PipelineSpec:
 
 
 def _load() -> None:
+    """Import every pipeline module once; callers on other threads wait until it is done."""
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    for info in pkgutil.iter_modules(__path__, prefix=f"{__name__}."):
-        importlib.import_module(info.name)
+    with _lock:
+        if _loaded:
+            return
+        for info in pkgutil.iter_modules(__path__, prefix=f"{__name__}."):
+            importlib.import_module(info.name)
+        _loaded = True
 
 
 def get_pipeline(name: str) -> PipelineSpec:

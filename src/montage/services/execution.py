@@ -78,7 +78,8 @@ class ExecutionService:
             job = jobs_repo.transition(s, job_id, JobStatus.SUCCEEDED, progress=100.0, message="done",
                                        current_stage=None)
             self._status_event(s, job, kind="done")
-        self.write_manifest(job_id)
+            self._write_manifest(s, job)  # before the commit: a client that sees SUCCEEDED finds it
+        self.runtime.notify()
         return JobStatus.SUCCEEDED.value
 
     def fail_job(self, job_id: str, code: str, message: str, details: dict[str, Any] | None = None) -> str:
@@ -91,7 +92,7 @@ class ExecutionService:
             records.append_event(s, job_id, "failed", stage=job.current_stage, status=job.status.value,
                                  progress=job.progress, message=message,
                                  payload={"code": code, "detail": message, **(details or {})})
-        self.write_manifest(job_id)
+            self._write_manifest(s, job)
         self.runtime.notify()
         return JobStatus.FAILED.value
 
@@ -216,9 +217,10 @@ class ExecutionService:
     # -- shared ----------------------------------------------------------------------
     def write_manifest(self, job_id: str) -> None:
         with self.db.read() as s:
-            job = jobs_repo.load_job(s, job_id, with_stages=False)
-            artifacts = records.list_artifacts(s, job_id)
-        self.assets.write_manifest(job_id, build_manifest(job, artifacts))
+            self._write_manifest(s, jobs_repo.load_job(s, job_id, with_stages=False))
+
+    def _write_manifest(self, s: Session, job: Job) -> None:
+        self.assets.write_manifest(job.id, build_manifest(job, records.list_artifacts(s, job.id)))
 
     @staticmethod
     def _status_event(s: Session, job: Job, kind: str = "status") -> None:
