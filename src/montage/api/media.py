@@ -142,7 +142,9 @@ def _status(e: JobEvent) -> tuple[str, dict[str, Any]]:
     return "status", _data(e, word, e.message, {})
 
 
-def _progress(e: JobEvent) -> tuple[str, dict[str, Any]]:
+def _progress(e: JobEvent) -> tuple[str, dict[str, Any]] | None:
+    if float(e.payload.get("stage_percent", 0)) >= 100:
+        return None  # a stage's end is told by its asset and the next status, as the contract shows
     return "status", _data(e, STAGE_WORD.get(e.stage or "", "PLANNING"), e.message, {})
 
 

@@ -43,7 +43,7 @@ class EngineStageContext:
             return
         self._last_progress = now
         overall = (self.stage_index + percent / 100.0) / max(1, self.stage_count) * 100.0
-        self.execution.report_progress(self.job_id, self.stage, overall, message)
+        self.execution.report_progress(self.job_id, self.stage, overall, message, percent)
 
     def log(self, text: str, level: str = "info") -> None:
         self.execution.log(self.job_id, self.stage, text, level)

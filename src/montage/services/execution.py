@@ -174,10 +174,12 @@ class ExecutionService:
         return rejections[-1].reason if rejections else None
 
     # -- reports from a running generator ----------------------------------------------
-    def report_progress(self, job_id: str, stage: str, overall: float, message: str) -> None:
+    def report_progress(self, job_id: str, stage: str, overall: float, message: str,
+                        stage_percent: float | None = None) -> None:
         with self.db.transaction() as s:
             jobs_repo.update_job(s, job_id, progress=overall, **({"message": message} if message else {}))
-            records.append_event(s, job_id, "progress", stage=stage, progress=overall, message=message)
+            records.append_event(s, job_id, "progress", stage=stage, progress=overall, message=message,
+                                 payload={} if stage_percent is None else {"stage_percent": stage_percent})
         self.runtime.notify()
 
     def log(self, job_id: str, stage: str, text: str, level: str) -> None:
