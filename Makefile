@@ -6,6 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= ./montage-data
 STAMP := $(VENV)/.installed
+TORCH_VERSION ?= 2.13.0
 
 .PHONY: run test setup system-deps lint typecheck unit integration e2e bench clean
 
@@ -25,6 +26,8 @@ system-deps:
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
+	@# CPU PyTorch first (the embedding model needs it); an unpinned torch would pull a multi-GB CUDA build.
+	$(PIP) install -q 'torch==$(TORCH_VERSION)'
 	$(PIP) install -q -e '.[dev]'
 	@touch $(STAMP)
 

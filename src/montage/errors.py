@@ -128,3 +128,72 @@ class GeneratorError(MontageError):
     ) -> None:
         super().__init__(message, code=code, **details)
         self.retryable = retryable
+
+
+# -- processing servers, workflow definitions, batch runs (servers-batch-workflows facade) ----------
+
+
+class ServerNotFound(NotFound):
+    """Server not found."""
+
+    code = "SERVER_NOT_FOUND"
+
+
+class ServerNameTaken(Conflict):
+    """A server with this name is already registered."""
+
+    code = "SERVER_NAME_TAKEN"
+
+
+class ServerInUse(Conflict):
+    """The server is processing a task."""
+
+    code = "SERVER_IN_USE"
+
+
+class ServerDisabled(ValidationFailed):
+    """The server is disabled."""
+
+    code = "SERVER_DISABLED"
+
+
+class ServerUnavailable(ServiceUnavailable):
+    """The server cannot take a batch now (not online, or processing another task)."""
+
+    code = "SERVER_UNAVAILABLE"
+
+
+class WorkflowNotFound(NotFound):
+    """Workflow not found."""
+
+    code = "WORKFLOW_NOT_FOUND"
+
+
+class WorkflowVersionExists(ValidationFailed):
+    """A workflow with this name and version already exists."""
+
+    code = "WORKFLOW_VERSION_EXISTS"
+
+
+class WorkflowArchived(ValidationFailed):
+    """The workflow is archived."""
+
+    code = "WORKFLOW_ARCHIVED"
+
+
+class BatchTaskNotFound(NotFound):
+    """Task not found."""
+
+    code = "TASK_NOT_FOUND"
+
+
+class ExecutionNotFound(NotFound):
+    """Execution not found."""
+
+    code = "EXECUTION_NOT_FOUND"
+
+
+class PathNotAllowed(ValidationFailed):
+    """The path is outside the allowed folders."""
+
+    code = "PATH_NOT_ALLOWED"

@@ -60,6 +60,39 @@ class Settings(BaseSettings):
     tts_api_key: SecretStr | None = Field(None, description="API key for the speech endpoint.")
     tts_model: str = Field("tts-1", description="Speech model name.")
     tts_voice: str = Field("alloy", description="Speech voice.")
+    video_api_tokens: list[SecretStr] = Field(
+        default_factory=list, description="Bearer tokens the async video API (/v1/videos/…) accepts, JSON list. "
+        "Empty: that API answers 503 until tokens are set.",
+    )
+    video_upstream_models: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Upstream video models: model name → provider config, JSON "
+        "(see docs/videos-api.md). Header values may name env vars as ${NAME}.",
+    )
+    video_max_wait_s: float = Field(300.0, ge=0, description="Longest a video request may block with `wait`.")
+    allowed_roots: list[Path] | None = Field(
+        None, description='Folders task file paths and batch folders (target_folders, output_root) must lie '
+        'in, JSON list (e.g. ["/srv/docs"]). Default: the data dir and /tmp/uploads.',
+    )
+    server_health_interval_s: float = Field(
+        10.0, gt=0, description="How often the executor's monitor probes each processing server.",
+    )
+    server_health_timeout_s: float = Field(5.0, gt=0, description="Timeout of one server health probe.")
+    server_wait_s: float = Field(
+        300.0, ge=0, description="How long a batch item waits for its server to be usable again (offline, "
+        "maintenance, disabled) before it fails with SERVER_UNAVAILABLE.",
+    )
+    batch_timeout_s: float = Field(
+        7 * 24 * 3600.0, gt=0, le=30 * 24 * 3600.0, description="Timeout of a whole batch run (its parent job).",
+    )
+    embedding_base_url: str | None = Field(
+        None, description="OpenAI-compatible embeddings endpoint; unset: all-MiniLM-L6-v2 on the CPU, offline.",
+    )
+    embedding_api_key: SecretStr | None = Field(None, description="API key for the embeddings endpoint.")
+    embedding_model: str = Field("all-MiniLM-L6-v2", description="Embedding model name.")
+    task_retry_backoff_s: float = Field(
+        1.0, gt=0, description="Delay before a task's first retry; doubles each retry (at most 30 s).",
+    )
+    max_document_bytes: int = Field(100 * 1024 * 1024, ge=1, description="Largest file a task may process.")
 
     @field_validator("data_dir")
     @classmethod
@@ -87,6 +120,12 @@ class Settings(BaseSettings):
     @property
     def assets_dir(self) -> Path:
         return self.data_dir / "assets"
+
+    @property
+    def upload_roots(self) -> list[Path]:
+        """Resolved folders task file paths may point into (``allowed_roots`` or its default)."""
+        roots = self.allowed_roots if self.allowed_roots is not None else [self.data_dir, Path("/tmp/uploads")]
+        return [r.expanduser().resolve() for r in roots]
 
     def resolved_executor_id(self, role: str) -> str:
         """This process's executor id: the configured one, or ``<host>-<role>``."""

@@ -13,12 +13,18 @@ from tests.support.server import ServerProcess
 
 
 @pytest.fixture
-def server(backend: str, tmp_path: Path) -> Iterator[ServerProcess]:
+def server_env() -> dict[str, str]:
+    """Extra environment of the server process; override in a test module (e.g. tokens, upstreams)."""
+    return {}
+
+
+@pytest.fixture
+def server(backend: str, tmp_path: Path, server_env: dict[str, str]) -> Iterator[ServerProcess]:
     with fresh_database(backend, tmp_path) as url:
-        proc = ServerProcess(tmp_path / "data", url).start()
+        proc = ServerProcess(tmp_path / "data", url, env=server_env)
         try:
-            yield proc
-        finally:
+            yield proc.start()
+        finally:  # also when start() timed out: no orphan server
             proc.stop()
 
 

@@ -11,6 +11,7 @@ from montage.errors import JobCanceled, JobTimedOut
 from montage.generators.base import ArtifactRef
 from montage.generators.standalone import file_digest, guess_mime, safe_relpath
 from montage.services.execution import ExecutionService
+from montage.services.stage_services import StageServices
 
 _CANCEL_POLL_S = 0.2
 _PROGRESS_MIN_INTERVAL_S = 0.1
@@ -33,6 +34,7 @@ class EngineStageContext:
     seed: int
     stage_index: int
     stage_count: int
+    host: StageServices | None = None
     _last_check: float = field(default=0.0, init=False)
     _last_progress: float = field(default=0.0, init=False)
 
@@ -73,3 +75,8 @@ class EngineStageContext:
 
     def setting(self, name: str, default: Any = None) -> Any:
         return self.execution.settings.generator_setting(name, default)
+
+    def service(self, name: str) -> Any:
+        if self.host is None:
+            raise LookupError(f"no stage service {name!r}: this stage runs without host services")
+        return self.host.get(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import socket
@@ -12,8 +13,11 @@ from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID
 
 from montage.domain.jobs import Job
 from montage.engine import state
+from montage.engine.server_monitor import ServerMonitor
+from montage.pipelines import all_pipelines
 from montage.services.execution import ExecutionService
 from montage.services.runtime import Runtime
+from montage.services.stage_services import StageServices
 from montage.store import records
 from montage.store.db import make_system_sqlite_engine
 
@@ -33,6 +37,7 @@ class Engine:
         self.labels = labels or {}
         self.executor_id = self.settings.resolved_executor_id(role)
         self.execution = ExecutionService(runtime)
+        self.stage_services = StageServices(runtime, self)
         self.running: set[str] = set()
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
@@ -60,9 +65,10 @@ class Engine:
         if self.executes:
             self._heartbeat = threading.Thread(target=self._beat, name="montage-heartbeat", daemon=True)
             self._heartbeat.start()
+            ServerMonitor(self.runtime, self, self._stop).start()  # probes processing servers
 
     def _register_queues(self) -> None:
-        names = {DEFAULT_QUEUE, *self.settings.queue_concurrency}
+        names = {DEFAULT_QUEUE, *self.settings.queue_concurrency, *(p.queue for p in all_pipelines())}
         for name in sorted(names):
             DBOS.register_queue(
                 name,
@@ -92,6 +98,11 @@ class Engine:
 
     # -- the dispatcher services call -------------------------------------------------
     def enqueue(self, job: Job) -> None:
+        # A job is always a workflow of its own, also when a running stage submits it (a batch
+        # task's children): enqueue outside the caller's DBOS step context, which DBOS refuses.
+        contextvars.Context().run(self._enqueue, job)
+
+    def _enqueue(self, job: Job) -> None:
         from montage.engine.workflow import job_workflow
 
         assert job.workflow_id
@@ -106,7 +117,7 @@ class Engine:
             queue.enqueue(job_workflow, job.id)
 
     def cancel(self, workflow_id: str) -> None:
-        DBOS.cancel_workflow(workflow_id)
+        contextvars.Context().run(DBOS.cancel_workflow, workflow_id)
 
     def wake(self, workflow_id: str) -> None:
         """Nudge a workflow waiting at a gate to read its decision now."""

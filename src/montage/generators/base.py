@@ -69,6 +69,10 @@ class StageContext(Protocol):
     def setting(self, name: str, default: Any = None) -> Any:
         """A server setting (e.g. ``llm_base_url``) or ``default``."""
 
+    def service(self, name: str) -> Any:
+        """A host service this stage may call, by name (e.g. ``"knowledge"``, ``"tasks"``; see
+        ``montage.services.stage_services``); ``LookupError`` where the host offers none."""
+
 
 class GeneratorConfig(BaseModel):
     """Base for generator parameters: unknown fields are an error."""

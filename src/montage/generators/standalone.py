@@ -57,6 +57,7 @@ class StandaloneContext:
     revision: int = 0
     seed: int = 42
     settings: dict[str, Any] = field(default_factory=dict)
+    services: dict[str, Any] = field(default_factory=dict)
     canceled: bool = False
     progress_log: list[tuple[float, str]] = field(default_factory=list)
     logs: list[tuple[str, str]] = field(default_factory=list)
@@ -86,3 +87,9 @@ class StandaloneContext:
 
     def setting(self, name: str, default: Any = None) -> Any:
         return self.settings.get(name, default)
+
+    def service(self, name: str) -> Any:
+        try:
+            return self.services[name]
+        except KeyError:
+            raise LookupError(f"no stage service {name!r} in this standalone context") from None

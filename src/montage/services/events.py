@@ -16,6 +16,8 @@ from montage.store import records
 from montage.store.db import Database
 
 _QUEUE_LIMIT = 10_000
+#: Subscribe to this instead of a job id to receive the events of every job (the dashboard's list).
+ALL_JOBS = "*"
 
 
 class EventHub:
@@ -73,14 +75,15 @@ class EventHub:
                 continue
             for event in events:
                 self._cursor = max(self._cursor, event.id)
-                for queue in list(self._subscribers.get(event.job_id, ())):
+                for queue in [*self._subscribers.get(event.job_id, ()), *self._subscribers.get(ALL_JOBS, ())]:
                     if queue.qsize() < _QUEUE_LIMIT:
                         queue.put_nowait(event)
             if len(events) >= 2000:
                 self._wake.set()
 
     async def subscribe(self, job_id: str, after_id: int = 0) -> Subscription:
-        """Every event of ``job_id`` after ``after_id``, each once, in id order; then live ones.
+        """Every event of ``job_id`` (or of every job: :data:`ALL_JOBS`) after ``after_id``, each
+        once, in id order; then live ones.
 
         Close the subscription when done (``async with`` does it)."""
         queue: asyncio.Queue[JobEvent] = asyncio.Queue()
@@ -96,8 +99,14 @@ class EventHub:
             if not subscribers:
                 del self._subscribers[job_id]
 
+    def latest_id(self) -> int:
+        """The newest event id in the table (blocking: call it in a thread)."""
+        return self._last_id()
+
     def _replay(self, job_id: str, after: int) -> list[JobEvent]:
         with self.db.read() as s:
+            if job_id == ALL_JOBS:
+                return records.tail_events(s, after, limit=1000)
             return records.events_after(s, job_id, after, limit=1000)
 
 

@@ -7,7 +7,10 @@ transaction, so a refused request leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -17,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from montage.domain.jobs import Approval, Artifact, Job, JobEvent, JobStatus, Priority, StageStatus
-from montage.domain.pipelines import PipelineSpec
+from montage.domain.pipelines import PipelineSpec, RetryPolicy, StageSpec
+from montage.domain.servers import SERVER_QUEUE_PREFIX
 from montage.errors import (
     NotCancelable,
     NotRetryable,
@@ -33,6 +37,8 @@ from montage.store import jobs as jobs_repo
 from montage.store import records
 from montage.store.jobs import utcnow
 from montage.store.models import JobRow
+
+_CAPACITY_CACHE_S = 0.5
 
 
 class Dispatcher(Protocol):
@@ -56,6 +62,7 @@ class SubmitJob:
     facade: str = "core"
     start: bool = True  # False: the job waits in CREATED until start_job (Rematrix's PENDING)
     queue: str | None = None  # None: the pipeline's queue
+    retry: RetryPolicy | None = None  # None: each stage's own; else this policy for every stage of the job
 
 
 def new_job_id() -> str:
@@ -77,6 +84,7 @@ class JobService:
         self.db = runtime.db
         self.settings = runtime.settings
         self.dispatcher = dispatcher
+        self._queued_seen: tuple[float, int] = (-1e9, 0)
 
     # -- submit ----------------------------------------------------------------------
     def submit(self, request: SubmitJob) -> tuple[Job, bool]:
@@ -94,8 +102,7 @@ class JobService:
         try:
             with self.db.transaction() as s:
                 self._check_capacity(s)
-                job = jobs_repo.insert_job(s, row, spec.stages_for(job_input))
-                records.append_event(s, row.id, "status", status=row.status, progress=0.0, message=row.message)
+                job = self._insert(s, row, _stages(spec, job_input, request.retry))
         except IntegrityError:
             existing = self._by_key(request.owner, request.idempotency_key or "")
             if existing is None:
@@ -105,6 +112,35 @@ class JobService:
             self._dispatch(job)
         self.runtime.notify()
         return job, True
+
+    def submit_many(self, requests: Sequence[SubmitJob]) -> list[Job]:
+        """Create (and enqueue) several jobs in one transaction: all of them or, on any error,
+        none. Idempotency keys are not looked up here (each request must be new)."""
+        prepared: list[tuple[JobRow, list[StageSpec]]] = []
+        for index, request in enumerate(requests):
+            try:
+                spec = get_pipeline(request.pipeline)
+                job_input = self._validated_input(spec, request.input)
+                row = self._new_row(spec, request, job_input, Priority.parse(request.priority),
+                                    self._timeout(request.timeout_s))
+            except ValidationFailed as exc:
+                exc.details.setdefault("index", index)
+                raise
+            prepared.append((row, _stages(spec, job_input, request.retry)))
+        with self.db.transaction() as s:
+            self._check_capacity(s, adding=len(prepared))
+            jobs = [self._insert(s, row, stages) for row, stages in prepared]
+        for job, request in zip(jobs, requests, strict=True):
+            if request.start:
+                self._dispatch(job)
+        self.runtime.notify()
+        return jobs
+
+    @staticmethod
+    def _insert(s: Session, row: JobRow, stages: list[StageSpec]) -> Job:
+        job = jobs_repo.insert_job(s, row, stages)
+        records.append_event(s, row.id, "status", status=row.status, progress=0.0, message=row.message)
+        return job
 
     def _validated_input(self, spec: PipelineSpec, raw: Any) -> dict[str, Any]:
         if not isinstance(raw, dict):
@@ -145,16 +181,32 @@ class JobService:
         known = sorted({"default", spec.queue, *self.settings.queue_concurrency})
         if queue is None:
             return spec.queue
+        if queue.startswith(SERVER_QUEUE_PREFIX):  # a processing server's own queue (services.servers)
+            return queue
         if queue not in known:
             raise ValidationFailed(f"queue must be one of: {', '.join(known)}", field="queue", received=queue,
                                    allowed=known)
         return queue
 
-    def _check_capacity(self, s: Session) -> None:
+    def _check_capacity(self, s: Session, adding: int = 1) -> None:
+        """Refuse work beyond ``max_queued_jobs``. Far from the limit a count at most half a second
+        old decides (counting a deep queue in every write transaction serialised submissions);
+        near it an exact count inside the transaction does, so the limit holds exactly."""
+        limit = self.settings.max_queued_jobs
+        if self._recent_queued() + adding + max(1000, limit // 10) <= limit:
+            return
         queued = jobs_repo.count_jobs(s, statuses=[JobStatus.QUEUED.value])
-        if queued >= self.settings.max_queued_jobs:
+        if queued + adding > self.settings.max_queued_jobs:
             raise QueueFull(f"the queue is full ({queued} jobs waiting)", queued=queued,
                             limit=self.settings.max_queued_jobs)
+
+    def _recent_queued(self) -> int:
+        seen_at, count = self._queued_seen
+        if time.monotonic() - seen_at > _CAPACITY_CACHE_S:
+            with self.db.read() as s:
+                count = jobs_repo.count_jobs(s, statuses=[JobStatus.QUEUED.value])
+            self._queued_seen = (time.monotonic(), count)
+        return count
 
     def _by_key(self, owner: str, key: str) -> Job | None:
         with self.db.read() as s:
@@ -309,6 +361,11 @@ class JobService:
             self._dispatch(job)
         self.runtime.notify()
         return self.get(job_id)
+
+
+def _stages(spec: PipelineSpec, job_input: dict[str, Any], retry: RetryPolicy | None) -> list[StageSpec]:
+    stages = spec.stages_for(job_input)
+    return stages if retry is None else [dataclasses.replace(st, retry=retry) for st in stages]
 
 
 def parse_schedule(value: str | None) -> datetime | None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
+from montage.store import (
+    knowledge_models,  # noqa: F401  (its tables join Base.metadata)
+    registry_models,  # noqa: F401  (servers, workflows, batch tasks)
+)
 from montage.store.models import Base
 
 config = context.config
