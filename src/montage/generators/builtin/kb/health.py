@@ -1,0 +1,56 @@
+"""health_check: ask a URL whether it is up, and record the answer."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from montage.errors import GeneratorError
+from montage.generators.base import GeneratorConfig, StageContext
+from montage.generators.registry import register
+
+
+class _Empty(GeneratorConfig):
+    pass
+
+
+def check_url(url: str, method: str, timeout_s: float, expected: list[int] | None) -> dict[str, Any]:
+    """One request to ``url``: whether the answer counts as healthy, its status and latency."""
+    started = time.perf_counter()
+    result: dict[str, Any] = {"url": url, "method": method, "checked_at": datetime.now(UTC).isoformat()}
+    try:
+        with httpx.Client(timeout=timeout_s, follow_redirects=True) as client:
+            response = client.request(method, url)
+    except httpx.HTTPError as exc:
+        return {**result, "healthy": False, "status_code": None,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                "error": f"{type(exc).__name__}: {exc}"}
+    code = response.status_code
+    healthy = code in expected if expected else 200 <= code < 400
+    return {**result, "healthy": healthy, "status_code": code,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            "error": None if healthy else f"status {code}"}
+
+
+@register
+class HealthCheck:
+    """GET (or HEAD) ``payload.url`` within ``payload.timeout`` seconds."""
+
+    name: ClassVar[str] = "kb.health_check"
+    Config: ClassVar[type[GeneratorConfig]] = _Empty
+
+    def run(self, ctx: StageContext, config: Any) -> dict[str, Any]:
+        payload = ctx.input["payload"]
+        ctx.check_cancelled()
+        result = check_url(payload["url"], payload.get("method", "GET"), float(payload.get("timeout", 10.0)),
+                           payload.get("expected_status"))
+        ctx.check_cancelled()  # canceled, or past the task's timeout, while the request was out
+        ctx.log(f"{payload['url']}: {'healthy' if result['healthy'] else 'unhealthy'} "
+                f"({result['status_code']}, {result['latency_ms']} ms)")
+        if not result["healthy"] and payload.get("fail_on_unhealthy", True):
+            raise GeneratorError(f"{payload['url']} is unhealthy: {result['error']}", code="HEALTH_CHECK_FAILED")
+        ctx.progress(100, "checked")
+        return result
