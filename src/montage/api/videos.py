@@ -1,0 +1,213 @@
+"""The async video generation API (``shared/seeds/async-video-api-plan.md``): ``/v1/videos/…``.
+
+``POST /v1/videos/generations`` answers at once with ``{created, task_id, status: "pending"}``
+(or, with ``wait``, blocks up to that many seconds for the result); ``GET
+/v1/videos/tasks/{task_id}`` reads the task; ``POST /v1/videos/tasks/{task_id}/cancel`` stops it
+(the contract has no cancel; this one answers like a read, with status ``failed``).
+
+Core statuses map to the contract's words in :data:`STATUS`. Errors are ``{"error": message}``
+(400s add ``field`` and ``allowed``); an unknown task — or another token's — is 404
+``{"error": "任务不存在或已过期"}``.
+
+Every request needs ``Authorization: Bearer <token>`` with one of ``MONTAGE_VIDEO_API_TOKENS``
+(compared in constant time). With no tokens configured the API is off: 503, saying so.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+
+from montage.api.deps import services
+from montage.domain.jobs import Job, JobStatus
+from montage.errors import ServiceUnavailable, ValidationFailed
+from montage.generators.builtin.video.input import MAX_PICTURE_BYTES
+from montage.pipelines.videos import FAIL_PREFIX, NOTICE, video_path, work_progress
+from montage.services.videos import TaskNotFound, Upload, VideoRequest, VideoService, owner_of
+
+router = APIRouter(prefix="/v1/videos", tags=["videos"])
+
+#: Core status → the contract's status word.
+STATUS = {
+    JobStatus.CREATED: "pending", JobStatus.QUEUED: "pending", JobStatus.RUNNING: "processing",
+    JobStatus.WAITING_APPROVAL: "processing", JobStatus.SUCCEEDED: "completed", JobStatus.FAILED: "failed",
+    JobStatus.CANCELED: "failed",
+}
+NOT_FOUND = TaskNotFound.__doc__ or "任务不存在或已过期"
+WaitQuery = Annotated[float | None, Query(ge=0, description="Block up to this many seconds for the result.")]
+
+
+def error_body(status: int, code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
+    """The contract's error shape: ``{"error": message}``; validation errors name the field and allowed values."""
+    if status == 404:
+        return {"error": NOT_FOUND}
+    body: dict[str, Any] = {"error": message}
+    if status in (400, 422):
+        body.update({k: details[k] for k in ("field", "allowed") if details.get(k) not in (None, "")})
+    return body
+
+
+def video_service(request: Request) -> VideoService:
+    app = request.app
+    if getattr(app.state, "videos", None) is None:
+        app.state.videos = VideoService(services(request).jobs)
+    svc: VideoService = app.state.videos
+    return svc
+
+
+def authorize(request: Request) -> str:
+    """The owner key of the request's bearer token; 401/503 otherwise."""
+    tokens = services(request).runtime.settings.video_api_tokens
+    if not tokens:
+        raise ServiceUnavailable("视频接口未启用: 请设置 MONTAGE_VIDEO_API_TOKENS (JSON 列表)")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(401, "未提供认证令牌")
+    offered = token.encode()
+    matched = False
+    for known in tokens:  # every token is compared, so timing tells nothing about which matched
+        matched |= hmac.compare_digest(offered, known.get_secret_value().encode())
+    if not matched:
+        raise HTTPException(401, "认证令牌无效")
+    return owner_of(token)
+
+
+def base_url(request: Request) -> str:
+    configured = services(request).runtime.settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def task_body(job: Job, base: str) -> dict[str, Any]:
+    """A task as the contract shows it: fields by status, as the seed documents them."""
+    status = STATUS[job.status]
+    body: dict[str, Any] = {"task_id": job.id, "status": status}
+    if status == "pending":
+        body["progress"] = 0
+    elif status == "processing":
+        body["progress"] = int(work_progress(job))
+        if job.message.startswith(NOTICE):
+            body["error"] = job.message[len(NOTICE):]
+    elif status == "completed":
+        body.update(progress=100, result={"url": f"{base}/assets/{job.id}/{video_path(job)}"})
+    else:
+        body.update(_failure(job))
+    return body
+
+
+def _failure(job: Job) -> dict[str, Any]:
+    if job.status == JobStatus.CANCELED or job.error is None:
+        return {"error": "任务已取消", "error_code": "CANCELED"}
+    code = job.error.code
+    return {"error": job.error.message, "error_code": code[len(FAIL_PREFIX):] if code.startswith(FAIL_PREFIX) else code}
+
+
+async def _read_body(request: Request) -> tuple[dict[str, Any], list[Upload]]:
+    """The request's fields and uploads, from JSON or multipart/form-data."""
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("multipart/form-data"):
+        return await _read_form(request)
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise ValidationFailed("the body must be JSON or multipart/form-data", field="body") from None
+    if not isinstance(body, dict):
+        raise ValidationFailed("the body must be a JSON object", field="body")
+    return body, []
+
+
+async def _read_form(request: Request) -> tuple[dict[str, Any], list[Upload]]:
+    form = await request.form(max_files=4, max_fields=50, max_part_size=64 * 1024)
+    fields: dict[str, Any] = {}
+    uploads: list[Upload] = []
+    try:
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                data = await value.read(MAX_PICTURE_BYTES + 1)
+                uploads.append(Upload(name, value.filename or "", data))
+            elif name in ("file_paths", "filePaths", "file_paths[]"):
+                fields.setdefault("file_paths", []).extend(_paths(value))
+            else:
+                fields[name] = value
+    finally:
+        await form.close()
+    return fields, uploads
+
+
+def _paths(value: str) -> list[str]:
+    """A form's file_paths: one URL per field, or a JSON list."""
+    if value.strip().startswith("["):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            raise ValidationFailed("file_paths must be URLs or a JSON list of URLs", field="file_paths") from None
+        return [str(p) for p in parsed] if isinstance(parsed, list) else [str(parsed)]
+    return [value]
+
+
+def video_request(body: dict[str, Any], uploads: list[Upload]) -> VideoRequest:
+    paths = body.get("file_paths") or body.get("filePaths") or []
+    if not isinstance(paths, list):
+        raise ValidationFailed("file_paths must be a list of URLs", field="file_paths")
+    return VideoRequest(prompt=body.get("prompt"), model=body.get("model"), ratio=body.get("ratio"),
+                        resolution=body.get("resolution"), duration=body.get("duration"),
+                        function_mode=body.get("function_mode", body.get("functionMode")), file_paths=paths,
+                        uploads=uploads)
+
+
+def _wait_seconds(body: dict[str, Any], query: float | None) -> float:
+    value = body.get("wait", query)
+    if value in (None, False, "", "false", "0"):
+        return 0.0
+    if value in (True, "true"):
+        return float("inf")
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed("wait must be true, false or a number of seconds", field="wait") from None
+    if seconds < 0:
+        raise ValidationFailed("wait must not be negative", field="wait")
+    return seconds
+
+
+@router.post("/generations", summary="Submit a video generation; answers at once with a task id")
+async def create_generation(request: Request, wait: WaitQuery = None) -> dict[str, Any]:
+    owner = authorize(request)
+    body, uploads = await _read_body(request)
+    seconds = _wait_seconds(body, wait)
+    svc = video_service(request)
+    job = await run_in_threadpool(svc.submit, owner, video_request(body, uploads), base_url(request))
+    created = int(job.created_at.timestamp())
+    if seconds <= 0:
+        return {"created": created, "task_id": job.id, "status": STATUS[job.status]}
+    job = await svc.wait(services(request).hub, owner, job.id, seconds)
+    answer = {"created": created, **task_body(job, base_url(request))}
+    if answer["status"] == "completed":  # the old blocking answer's shape, for old clients
+        answer["data"] = [{"url": answer["result"]["url"], "revised_prompt": job.input.get("prompt")}]
+    return answer
+
+
+@router.get("/tasks/{task_id}", summary="A task's status, progress, and result URL once completed",
+            response_model=None)
+async def get_task(task_id: str, request: Request, wait: WaitQuery = None) -> dict[str, Any] | JSONResponse:
+    owner = authorize(request)
+    svc = video_service(request)
+    if wait:
+        job = await svc.wait(services(request).hub, owner, task_id, wait)
+        return task_body(job, base_url(request))
+    job = await svc.read(owner, task_id)
+    return JSONResponse(task_body(job, base_url(request)))  # plain JSON: no encoder pass over the body
+
+
+@router.post("/tasks/{task_id}/cancel", summary="Stop a task that has not ended (409 if it has)")
+async def cancel_task(task_id: str, request: Request) -> dict[str, Any]:
+    owner = authorize(request)
+    job = await run_in_threadpool(video_service(request).cancel, owner, task_id)
+    return task_body(job, base_url(request))
