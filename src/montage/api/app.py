@@ -6,18 +6,36 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from montage import __version__
-from montage.api import assets, core, media, rematrix
+from montage.api import (
+    assets,
+    batch,
+    core,
+    health,
+    media,
+    metrics,
+    rematrix,
+    servers,
+    task_stats,
+    tasks,
+    ui,
+    videos,
+    workflows,
+)
 from montage.api.deps import Services
 from montage.api.errors import install_error_handlers
+from montage.api.registry import install_error_shape, open_registry
+from montage.api.task_deps import TaskServices
+from montage.engine.probes import dbos_queues
 from montage.engine.runtime import Engine
+from montage.engine.server_queues import ServerQueues
 from montage.services.events import EventHub
+from montage.services.health import HealthService
 from montage.services.jobs import JobService
 from montage.services.runtime import Runtime
 from montage.settings import Settings
@@ -77,6 +95,9 @@ def create_app(settings: Settings, *, executes: bool | None = None) -> FastAPI:
         runtime.on_change(hub.nudge)
         await hub.start()
         app.state.services = Services(runtime=runtime, jobs=JobService(runtime, engine), hub=hub)
+        await asyncio.to_thread(open_registry, app, runtime, app.state.services.jobs, ServerQueues(settings))
+        app.state.task_services = TaskServices.build(app.state.services)
+        app.state.health = HealthService(runtime, lambda: dbos_queues(settings))
         app.state.engine = engine
         log.info("montage %s ready (%s, worker=%s)", __version__, settings.app_database_url.split(":")[0],
                  run_worker)
@@ -95,28 +116,25 @@ def create_app(settings: Settings, *, executes: bool | None = None) -> FastAPI:
     app.include_router(rematrix.router)
     app.include_router(media.router)
     app.state.error_shapes.register("/api/jobs", media.detail_body)
+    for router in (servers.router, batch.router, workflows.router):
+        app.include_router(router)
+    install_error_shape(app)
+    app.include_router(videos.router)
+    app.state.error_shapes.register("/v1/videos", videos.error_body)
+    app.include_router(tasks.router)
+    app.include_router(task_stats.router)
+    for prefix in ("/api/v1/tasks", "/api/v1/stats", "/api/v1/queues", "/api/v1/kbs"):
+        app.state.error_shapes.register(prefix, tasks.error_body)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    metrics.install_metrics(app)
 
-    @app.get("/health", tags=["ops"], summary="Is the server up and its database reachable?")
-    def health(request: Request) -> JSONResponse:
-        return _health(request)
+    ui.install_ui(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+        return RedirectResponse("/ui")
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
     return app
 
-
-def _health(request: Request) -> JSONResponse:
-    details: dict[str, Any] = {}
-    healthy = True
-    try:
-        request.app.state.services.runtime.db.ping()
-        details["database"] = {"status": "healthy"}
-    except Exception as exc:
-        healthy = False
-        details["database"] = {"status": "unhealthy", "error": str(exc)[:200]}
-    body = {"status": "healthy" if healthy else "unhealthy", "service": "montage", "version": __version__,
-            "details": details}
-    return JSONResponse(body, status_code=200 if healthy else 503)
