@@ -109,6 +109,14 @@ def _output_nodes(output_mapping: Mapping[str, Any]) -> list[str] | None:
     return nodes or None
 
 
+def _start(ctx: StageContext, client_type: type[_Client]) -> tuple[ItemWork, int, _Client]:
+    """The item's work, how many inputs it runs over, and the cached client of its server."""
+    work = begin_item(ctx)
+    assert work.endpoint is not None
+    count = len(input_files(work)) if file_mapped(work.spec.input_mapping) else 1
+    return work, count, _cached(client_type, work.endpoint.url)
+
+
 @register
 class ComfyWorkflowRunner:
     """Run a ComfyUI (API format) workflow on the item's server."""
@@ -117,10 +125,7 @@ class ComfyWorkflowRunner:
     Config: ClassVar[type[GeneratorConfig]] = _Empty
 
     def run(self, ctx: StageContext, config: Any) -> dict[str, Any]:
-        work = begin_item(ctx)
-        assert work.endpoint is not None
-        count = len(input_files(work)) if file_mapped(work.spec.input_mapping) else 1
-        client = _cached(ComfyUIClient, work.endpoint.url)
+        work, count, client = _start(ctx, ComfyUIClient)
 
         def run_one(index: int, source: Path | None, dest: Path) -> list[Path]:
             uploaded = (client.upload_image(source, subfolder=f"montage/{ctx.job_id}", overwrite=True)
@@ -167,10 +172,7 @@ class HttpWorkflowRunner:
     Config: ClassVar[type[GeneratorConfig]] = _Empty
 
     def run(self, ctx: StageContext, config: Any) -> dict[str, Any]:
-        work = begin_item(ctx)
-        assert work.endpoint is not None
-        count = len(input_files(work)) if file_mapped(work.spec.input_mapping) else 1
-        client = _cached(HttpGeneratorClient, work.endpoint.url)
+        work, count, client = _start(ctx, HttpGeneratorClient)
 
         def run_one(index: int, source: Path | None, dest: Path) -> list[Path]:
             task, inputs, params = _http_request(work, _shared_input(ctx, source))
