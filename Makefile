@@ -8,7 +8,7 @@ DATA_DIR ?= ./montage-data
 STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: run test setup system-deps lint typecheck unit integration e2e bench clean
+.PHONY: run test chaos setup system-deps lint typecheck unit integration e2e bench clean
 
 run: setup
 	@echo "montage: http://$(HOST):$(PORT)/ui  (API docs http://$(HOST):$(PORT)/docs)"
@@ -37,6 +37,11 @@ lint:
 
 typecheck:
 	$(VENV)/bin/mypy
+
+# Fault tests over several real processes on PostgreSQL (MONTAGE_TEST_POSTGRES_URL); minutes, not seconds.
+# CHAOS_KILLS sets how many times the kill -9 test kills a worker (default 20).
+chaos: setup
+	$(VENV)/bin/pytest -q -ra -m chaos tests/chaos
 
 unit: setup
 	$(VENV)/bin/pytest -q tests/unit

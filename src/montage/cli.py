@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -75,12 +77,16 @@ def worker(
     data_dir: DataDirOpt = None,
     database_url: DbOpt = None,
     executor_id: Annotated[str | None, typer.Option(help="Stable id; a restart recovers its jobs.")] = None,
+    labels: Annotated[str | None, typer.Option(help="Executor labels, comma-separated (e.g. gpu,cpu).")] = None,
 ) -> None:
-    """Run an executor that takes jobs from the shared PostgreSQL database."""
+    """Run an executor that takes jobs from the shared PostgreSQL database. SIGTERM stops taking
+    jobs, lets running stages finish for up to MONTAGE_SHUTDOWN_GRACE_S, then exits."""
     from montage.engine.runtime import Engine
     from montage.services.runtime import Runtime
 
-    settings = _settings(data_dir=data_dir, database_url=database_url, executor_id=executor_id)
+    label_list = [x.strip() for x in labels.split(",") if x.strip()] if labels is not None else None
+    settings = _settings(data_dir=data_dir, database_url=database_url, executor_id=executor_id,
+                         executor_labels=label_list)
     if settings.is_sqlite:
         err.print("[red]montage worker needs a PostgreSQL database[/red]: on SQLite the executor runs "
                   "inside `montage serve`. Set --database-url postgresql://… (or MONTAGE_DATABASE_URL).")
@@ -89,13 +95,19 @@ def worker(
     runtime = Runtime.open(settings)
     engine = Engine(runtime, role="worker", executes=True)
     engine.launch()
-    err.print(f"montage worker {engine.executor_id} running; Ctrl-C to stop")
+    err.print(f"montage worker {engine.executor_id} running (labels: {', '.join(engine.labels) or 'none'}); "
+              "Ctrl-C to stop")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
-    engine.shutdown(grace_s=10)
+    left = engine.drain(settings.shutdown_grace_s)
+    err.print(f"montage worker {engine.executor_id} stopped; {left} running stage(s) left for another executor")
     runtime.close()
+    sys.stderr.flush()
+    # Workflows held before their next stage (or past the grace period) still occupy DBOS's
+    # non-daemon threads; their state is durable and another executor resumes them.
+    os._exit(0)
 
 
 @app.command()

@@ -52,6 +52,18 @@ class Settings(BaseSettings):
         7 * 24 * 3600.0, gt=0, description="How long a job waits at an approval gate."
     )
     heartbeat_interval_s: float = Field(5.0, gt=0, description="Executor heartbeat period.")
+    worker_dead_after_s: float = Field(
+        30.0, gt=0, description="An executor with no heartbeat for this long is dead: a live executor "
+        "(PostgreSQL only) re-queues its unfinished jobs. Keep it well above heartbeat_interval_s.",
+    )
+    shutdown_grace_s: float = Field(
+        30.0, ge=0, description="On SIGTERM a worker stops taking jobs and lets running stages finish for "
+        "up to this long; what is left is taken over by another executor.",
+    )
+    executor_labels: list[str] = Field(
+        default_factory=list, description='Labels of this executor, JSON list (e.g. ["gpu"]); it also takes '
+        "the jobs of pipelines whose stages require one of them (`montage worker --labels gpu,cpu`).",
+    )
     log_level: str = Field("INFO", description="Log level.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible chat endpoint for planning.")
     llm_api_key: SecretStr | None = Field(None, description="API key for the chat endpoint.")

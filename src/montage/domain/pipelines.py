@@ -8,6 +8,19 @@ from typing import Any
 
 from pydantic import BaseModel
 
+#: Queues of jobs that need an executor label: ``label:gpu`` is taken only by executors labelled gpu.
+LABEL_QUEUE_PREFIX = "label:"
+
+
+def label_queue(label: str) -> str:
+    """The DBOS queue of jobs whose stages require executor label ``label``."""
+    return f"{LABEL_QUEUE_PREFIX}{label}"
+
+
+def queue_label(queue: str) -> str | None:
+    """The label a queue needs (``label:gpu`` → ``gpu``), or None for a queue any executor takes."""
+    return queue[len(LABEL_QUEUE_PREFIX):] if queue.startswith(LABEL_QUEUE_PREFIX) else None
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -31,6 +44,8 @@ class StageSpec:
     approval: bool = False
     retry: RetryPolicy = RetryPolicy()
     server: str | None = None
+    #: An executor label this stage needs (``montage worker --labels gpu``); None: any executor.
+    requires: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,16 @@ class PipelineSpec:
     queue: str = "default"
     facade: str = "core"
 
+    @property
+    def run_queue(self) -> str:
+        """The queue its jobs go to: the label queue of the label its stages require, else ``queue``.
+
+        A job is one workflow on one executor, so every stage of it runs where the label is."""
+        labels = sorted({s.requires for s in self.stages if s.requires})
+        if len(labels) > 1:
+            raise ValueError(f"pipeline {self.name} requires several executor labels: {labels}")
+        return label_queue(labels[0]) if labels else self.queue
+
     def stages_for(self, job_input: dict[str, Any]) -> list[StageSpec]:
         if self.select_stages is None:
             return list(self.stages)
@@ -62,7 +87,7 @@ class PipelineSpec:
             "name": self.name,
             "version": self.version,
             "description": self.description,
-            "queue": self.queue,
+            "queue": self.run_queue,
             "stages": [
                 {"name": s.name, "generator": s.generator, "approval": s.approval} for s in self.stages
             ],

@@ -14,7 +14,7 @@ from montage.settings import Settings
 
 def queue_names(settings: Settings) -> list[str]:
     """The queues every executor registers (as ``Engine._register_queues`` does)."""
-    return sorted({DEFAULT_QUEUE, *settings.queue_concurrency, *(p.queue for p in all_pipelines())})
+    return sorted({DEFAULT_QUEUE, *settings.queue_concurrency, *(p.run_queue for p in all_pipelines())})
 
 
 def dbos_queues(settings: Settings) -> dict[str, Any]:

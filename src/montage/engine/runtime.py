@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import os
 import socket
 import threading
-from typing import Any
+import time
+from collections.abc import Iterator, Sequence
 
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID
 
 from montage.domain.jobs import Job
+from montage.domain.pipelines import label_queue
 from montage.engine import state
 from montage.engine.server_monitor import ServerMonitor
+from montage.engine.takeover import ExecutorWatch, Takeover, listened_queues, stop_dequeuing
 from montage.pipelines import all_pipelines
 from montage.services.execution import ExecutionService
 from montage.services.runtime import Runtime
 from montage.services.stage_services import StageServices
+from montage.store import executors as executors_repo
 from montage.store import records
 from montage.store.db import make_system_sqlite_engine
 
@@ -29,18 +34,21 @@ DEFAULT_QUEUE = "default"
 class Engine:
     """DBOS in this process: executes jobs when ``executes`` is true, else only enqueues."""
 
-    def __init__(self, runtime: Runtime, *, role: str, executes: bool, labels: dict[str, Any] | None = None):
+    def __init__(self, runtime: Runtime, *, role: str, executes: bool, labels: Sequence[str] | None = None):
         self.runtime = runtime
         self.settings = runtime.settings
         self.role = role
         self.executes = executes
-        self.labels = labels or {}
+        self.labels = sorted(set(runtime.settings.executor_labels if labels is None else labels))
         self.executor_id = self.settings.resolved_executor_id(role)
         self.execution = ExecutionService(runtime)
         self.stage_services = StageServices(runtime, self)
         self.running: set[str] = set()
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
+        self.draining = threading.Event()  # set by drain(): no new stage starts in this process
+        self._in_stage = 0
+        self._stage_done = threading.Condition()
 
     # -- lifecycle -------------------------------------------------------------------
     def launch(self) -> None:
@@ -57,8 +65,8 @@ class Engine:
         if self.settings.is_sqlite:
             config["system_database_engine"] = make_system_sqlite_engine(self.settings.system_database_url)
         DBOS(config=config)
-        if not self.executes:
-            DBOS.listen_queues([])
+        # An executor takes every queue but other labels' queues (ExecutorWatch keeps the list current).
+        DBOS.listen_queues(listened_queues(self._queue_names(), self.labels) if self.executes else [])
         state.install(self)
         DBOS.launch()
         self._register_queues()
@@ -66,10 +74,15 @@ class Engine:
             self._heartbeat = threading.Thread(target=self._beat, name="montage-heartbeat", daemon=True)
             self._heartbeat.start()
             ServerMonitor(self.runtime, self, self._stop).start()  # probes processing servers
+            takeover = None if self.settings.is_sqlite else Takeover(self.runtime, self.executor_id)
+            ExecutorWatch(takeover, self.labels, self._stop, self.settings.heartbeat_interval_s).start()
+
+    def _queue_names(self) -> list[str]:
+        return sorted({DEFAULT_QUEUE, *self.settings.queue_concurrency, *(p.run_queue for p in all_pipelines()),
+                       *(label_queue(label) for label in self.labels)})
 
     def _register_queues(self) -> None:
-        names = {DEFAULT_QUEUE, *self.settings.queue_concurrency, *(p.queue for p in all_pipelines())}
-        for name in sorted(names):
+        for name in self._queue_names():
             DBOS.register_queue(
                 name,
                 worker_concurrency=self.settings.worker_concurrency,
@@ -83,14 +96,53 @@ class Engine:
         DBOS.destroy(workflow_completion_timeout_sec=int(grace_s))
         state.install(None)
 
+    # -- graceful shutdown ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def stage_slot(self) -> Iterator[None]:
+        """Around one stage attempt: counted, so ``drain`` can wait for it. While draining, a
+        stage about to start holds here until the process exits, leaving its workflow PENDING
+        for recovery (the step has no checkpoint yet, so it runs wherever the job resumes)."""
+        if self.draining.is_set():
+            threading.Event().wait()
+        with self._stage_done:
+            self._in_stage += 1
+        try:
+            yield
+        finally:
+            with self._stage_done:
+                self._in_stage -= 1
+                self._stage_done.notify_all()
+
+    def drain(self, grace_s: float) -> int:
+        """Stop taking work, let running stages finish for up to ``grace_s`` seconds, then say
+        this executor stopped so another one takes over what is left at once. Returns how many
+        stages were still running. The caller exits the process afterwards."""
+        self.draining.set()
+        stop_dequeuing()
+        deadline = time.monotonic() + grace_s
+        with self._stage_done:
+            while self._in_stage and (left := deadline - time.monotonic()) > 0:
+                self._stage_done.wait(left)
+            unfinished = self._in_stage
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=self.settings.heartbeat_interval_s + 5)
+        try:
+            with self.runtime.db.transaction() as s:
+                executors_repo.mark_stopped(s, self.executor_id)
+        except Exception:  # the database is away: the heartbeat timeout decides instead
+            log.warning("could not mark executor %s stopped", self.executor_id, exc_info=True)
+        return unfinished
+
     def _beat(self) -> None:
         hostname, pid = socket.gethostname(), os.getpid()
         while not self._stop.is_set():
             try:
                 with self.runtime.db.transaction() as s:
                     running = sorted(self.running)
+                    status = "draining" if self.draining.is_set() else "busy" if running else "idle"
                     records.heartbeat(s, self.executor_id, hostname=hostname, pid=pid, role=self.role,
-                                      labels=self.labels, status="busy" if running else "idle",
+                                      labels={"labels": self.labels}, status=status,
                                       current_job_id=running[0] if running else None)
             except Exception:  # the database may be away for a moment; beat again later
                 log.warning("heartbeat failed", exc_info=True)

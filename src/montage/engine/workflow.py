@@ -115,8 +115,13 @@ def gate_decision_step(job_id: str, stage: str) -> str:
 def run_stage_step(job_id: str, stage: str, gate: bool, index: int, count: int) -> dict[str, Any]:
     """One attempt of one stage. Returns how it went; never raises for the stage's own errors."""
     engine = current()
+    with engine.stage_slot():  # a draining executor starts no new stage and waits for this one
+        return _run_stage(engine, job_id, stage, gate, index, count)
+
+
+def _run_stage(engine: Any, job_id: str, stage: str, gate: bool, index: int, count: int) -> dict[str, Any]:
     execution = engine.execution
-    started = execution.start_stage(job_id, stage)
+    started = execution.start_stage(job_id, stage, engine.executor_id)
     if isinstance(started, str):
         return {"status": "ok" if started == "done" else started}
     job, params = started

@@ -49,3 +49,14 @@ register_pipeline(PipelineSpec(
     ),
     input_model=DemoInput,
 ))
+
+register_pipeline(PipelineSpec(
+    name="steps-gpu",
+    version="1",
+    description="The steps pipeline on an executor labelled gpu (`montage worker --labels gpu`).",
+    stages=(
+        StageSpec("one", "demo.sleep", requires="gpu"),
+        StageSpec("two", "demo.sleep", requires="gpu"),
+    ),
+    input_model=DemoInput,
+))

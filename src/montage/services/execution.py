@@ -63,6 +63,15 @@ class ExecutionService:
             self._status_event(s, job)
             return self._plans(s, jobs_repo.load_job(s, job_id))
 
+    @staticmethod
+    def _resumed_on(s: Session, job: Job, worker_id: str) -> None:
+        """A recovered workflow runs on another executor (its own died or stopped): say where."""
+        jobs_repo.update_job(s, job.id, worker_id=worker_id)
+        text = f"resumed on executor {worker_id} (was {job.worker_id})"
+        records.append_event(s, job.id, "log", stage=job.current_stage, message=text,
+                             payload={"level": "warning", "text": text, "executor": worker_id,
+                                      "previous_executor": job.worker_id})
+
     def _plans(self, s: Session, job: Job) -> list[StagePlan]:
         return [
             StagePlan(name=st.name, generator=st.generator, approval=st.approval, status=st.status.value,
@@ -97,13 +106,16 @@ class ExecutionService:
         return JobStatus.FAILED.value
 
     # -- stages --------------------------------------------------------------------
-    def start_stage(self, job_id: str, stage: str) -> tuple[Job, dict[str, Any]] | str:
-        """Mark a stage running; returns (job, stage params) or why it should not run."""
+    def start_stage(self, job_id: str, stage: str, worker_id: str | None = None) -> tuple[Job, dict[str, Any]] | str:
+        """Mark a stage running (on executor ``worker_id``); returns (job, stage params) or why it
+        should not run."""
         with self.db.transaction() as s:
             job = jobs_repo.load_job(s, job_id)
             interrupted = self._interruption(job)
             if interrupted:
                 return interrupted
+            if worker_id is not None and job.worker_id != worker_id:
+                self._resumed_on(s, job, worker_id)
             row = jobs_repo.stage_row(s, job_id, stage)
             if row.status in (StageStatus.SUCCEEDED.value, StageStatus.WAITING_APPROVAL.value):
                 return "done"

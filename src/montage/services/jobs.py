@@ -178,9 +178,9 @@ class JobService:
         )
 
     def _queue(self, spec: PipelineSpec, queue: str | None) -> str:
-        known = sorted({"default", spec.queue, *self.settings.queue_concurrency})
+        known = sorted({"default", spec.run_queue, *self.settings.queue_concurrency})
         if queue is None:
-            return spec.queue
+            return spec.run_queue
         if queue.startswith(SERVER_QUEUE_PREFIX):  # a processing server's own queue (services.servers)
             return queue
         if queue not in known:
