@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +65,23 @@ class Settings(BaseSettings):
         "the jobs of pipelines whose stages require one of them (`montage worker --labels gpu,cpu`).",
     )
     log_level: str = Field("INFO", description="Log level.")
+    assets_backend: Literal["local", "s3"] = Field(
+        "local", description="Where artifacts are kept: local (<data-dir>/assets) or s3 (an S3-compatible "
+        "bucket every replica and worker shares; the data dir then holds only working copies).",
+    )
+    s3_bucket: str | None = Field(None, description="S3 bucket of the artifacts (assets_backend=s3).")
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 endpoint URL for S3-compatible stores (MinIO, Ceph, …); unset: AWS.",
+    )
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    s3_access_key_id: SecretStr | None = Field(None, description="S3 access key id; unset: boto3's own chain.")
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret access key.")
+    s3_prefix: str = Field("", description="Key prefix of every artifact in the bucket (e.g. montage/).")
+    s3_serve: Literal["stream", "redirect"] = Field(
+        "stream", description="How /assets/… answers on S3: stream through this server (Range supported), "
+        "or redirect (307) to a presigned URL clients fetch from the store directly.",
+    )
+    s3_presign_expiry_s: int = Field(300, ge=1, le=7 * 24 * 3600, description="Lifetime of a presigned URL.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible chat endpoint for planning.")
     llm_api_key: SecretStr | None = Field(None, description="API key for the chat endpoint.")
     llm_model: str = Field("gpt-4o-mini", description="Chat model name.")

@@ -30,15 +30,16 @@ class Cluster:
         self.workers: dict[str, ServerProcess] = {}
         self.db: Engine = create_engine(normalise_database_url(url))
 
-    def add_api(self) -> ServerProcess:
-        api = ServerProcess(self.data_dir, self.url, extra_args=["--no-worker"], env=self.env)
+    def add_api(self, *, data_dir: Path | None = None, env: dict[str, str] | None = None) -> ServerProcess:
+        api = ServerProcess(data_dir or self.data_dir, self.url, extra_args=["--no-worker"],
+                            env={**self.env, **(env or {})})
         self.apis.append(api)
         return api.start()
 
-    def add_worker(self, executor_id: str, *, labels: str | None = None,
-                   env: dict[str, str] | None = None) -> ServerProcess:
+    def add_worker(self, executor_id: str, *, labels: str | None = None, env: dict[str, str] | None = None,
+                   data_dir: Path | None = None) -> ServerProcess:
         args = ["--executor-id", executor_id, *(["--labels", labels] if labels else [])]
-        worker = ServerProcess(self.data_dir, self.url, extra_args=args, env={**self.env, **(env or {})},
+        worker = ServerProcess(data_dir or self.data_dir, self.url, extra_args=args, env={**self.env, **(env or {})},
                                command="worker")
         self.workers[executor_id] = worker.start()
         wait_for(lambda: self.worker_status(executor_id) in ("idle", "busy"), timeout=60, interval=0.1,

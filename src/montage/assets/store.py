@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,22 @@ from montage.domain.jobs import Artifact
 MANIFEST = "manifest.json"
 
 
+@dataclass(frozen=True)
+class RemoteAsset:
+    """A served file that lives in a remote store (S3): its key and size, not a local path."""
+
+    key: str
+    bytes: int
+
+
 class AssetStore:
-    """Local artifact storage under ``<data-dir>/assets/<job_id>/``."""
+    """Local artifact storage under ``<data-dir>/assets/<job_id>/`` — the default backend.
+
+    The interface every backend keeps: a job's local working folder (``job_dir``, ``workdir``),
+    ``publish`` a file a stage declared, ``put_bytes``, ``write_manifest``, ``remove_job``, and
+    ``locate`` a file to serve. Here the working folder is the store itself, so publishing is
+    nothing; :class:`montage.assets.s3.S3AssetStore` uploads instead.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
@@ -42,6 +57,24 @@ class AssetStore:
         if candidate != base and base not in candidate.parents:
             return None
         return candidate if candidate.is_file() else None
+
+    def locate(self, job_id: str, relpath: str) -> Path | RemoteAsset | None:
+        """The file to serve for ``/assets/{job_id}/{relpath}``, or None (never outside the job)."""
+        return self.resolve(job_id, relpath)
+
+    def workdir(self, job_id: str) -> Path:
+        """The job's folder on this machine, holding every file its earlier stages made."""
+        return self.job_dir(job_id)
+
+    def publish(self, job_id: str, relpath: str) -> None:
+        """Make a file a stage wrote in its working folder available to every replica."""
+
+    def put_bytes(self, job_id: str, relpath: str, data: bytes) -> None:
+        """Store a file given as bytes (an upload) for the job."""
+        target = self.job_dir(job_id) / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        self.publish(job_id, relpath)
 
     def write_manifest(self, job_id: str, manifest: dict[str, Any]) -> Path:
         """Write ``manifest.json`` atomically (readers never see half a file)."""

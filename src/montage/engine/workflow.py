@@ -132,7 +132,7 @@ def _run_stage(engine: Any, job_id: str, stage: str, gate: bool, index: int, cou
         execution=execution, job_id=job_id, pipeline=job.pipeline, stage=stage, attempt=run.attempts,
         input=job.input, outputs={s.name: s.outputs for s in job.stages if s.position < run.position},
         feedback=execution.feedback_for(job_id, stage) if run.revision else None, revision=run.revision,
-        workdir=engine.runtime.assets.job_dir(job_id), seed=_seed(job_id), stage_index=index,
+        workdir=engine.runtime.assets.workdir(job_id), seed=_seed(job_id), stage_index=index,
         stage_count=count, host=engine.stage_services,
     )
     engine.running.add(job_id)

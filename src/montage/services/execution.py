@@ -203,6 +203,7 @@ class ExecutionService:
     def record_artifact(self, job_id: str, stage: str, ref: ArtifactRef) -> None:
         artifact = Artifact(job_id=job_id, stage=stage, role=ref.role, path=ref.path, mime=ref.mime,
                             bytes=ref.bytes, sha256=ref.sha256, created_at=utcnow())
+        self.assets.publish(job_id, ref.path)  # stored before any replica is told about it
         with self.db.transaction() as s:
             records.upsert_artifact(s, artifact)
             job = jobs_repo.load_job(s, job_id, with_stages=False)

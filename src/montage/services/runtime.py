@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from montage.assets.backends import open_asset_store
 from montage.assets.store import AssetStore
 from montage.settings import Settings
 from montage.store.db import Database
@@ -26,7 +27,7 @@ class Runtime:
         db = Database(settings.app_database_url)
         if migrate:
             db.upgrade()
-        return cls(settings=settings, db=db, assets=AssetStore(settings.assets_dir))
+        return cls(settings=settings, db=db, assets=open_asset_store(settings))
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` whenever this process writes an event (the live hub wakes)."""

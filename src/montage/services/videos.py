@@ -195,12 +195,9 @@ class VideoService:
         job, _ = self.jobs.submit(SubmitJob(pipeline=checked.model.pipeline, input=checked.job_input, owner=owner,
                                             facade=FACADE, start=False))
         try:
-            folder = self.jobs.runtime.assets.job_dir(job.id)
             for path, data in checked.files.items():
-                target = folder / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-        except OSError as exc:
+                self.jobs.runtime.assets.put_bytes(job.id, path, data)
+        except Exception as exc:  # a full disk, or a shared store that is away
             self.jobs.cancel(job.id, "the uploaded pictures could not be stored")
             self.jobs.runtime.assets.remove_job(job.id)
             raise ServiceUnavailable("the uploaded pictures could not be stored; try again") from exc
