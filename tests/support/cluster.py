@@ -46,6 +46,25 @@ class Cluster:
                  what=f"worker {executor_id} to send a heartbeat")
         return worker
 
+    def restart_worker(self, executor_id: str) -> ServerProcess:
+        """Start a killed or stopped worker again under the same id; returns once it beats."""
+        worker = self.workers[executor_id]
+        with self.db.connect() as conn:
+            since = conn.execute(text("SELECT now()")).scalar()
+        worker.start()
+        wait_for(lambda: self._beat_since(executor_id, since), timeout=90, interval=0.1,
+                 what=f"worker {executor_id} to beat again")
+        return worker
+
+    def _beat_since(self, executor_id: str, since: Any) -> bool:
+        with self.db.connect() as conn:
+            return bool(conn.execute(text("SELECT count(*) FROM workers WHERE id = :id AND last_heartbeat > :t"),
+                                     {"id": executor_id, "t": since}).scalar())
+
+    def query(self, sql: str, **params: Any) -> list[Any]:
+        with self.db.connect() as conn:
+            return list(conn.execute(text(sql), params).all())
+
     def worker_status(self, executor_id: str) -> str | None:
         with self.db.connect() as conn:
             return conn.execute(text("SELECT status FROM workers WHERE id = :id"), {"id": executor_id}).scalar()
