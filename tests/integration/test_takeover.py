@@ -92,3 +92,12 @@ def test_a_dead_executor_locked_by_another_taker_is_skipped(runtime: Runtime, ba
         assert Takeover(runtime, "me", recover=recover).tick() == []
     assert recover.calls == []
     assert Takeover(runtime, "me", recover=recover).tick() == ["dead"]
+
+
+def test_no_takeover_until_this_executors_own_heartbeats_have_gone_through_for_the_timeout(
+        runtime: Runtime) -> None:
+    beat(runtime, "quiet", age_s=60)  # after a database outage every heartbeat is old
+    recover = Recorder()
+    assert Takeover(runtime, "me", recover=recover, beating_for=lambda: 3.0).tick() == []
+    assert recover.calls == []
+    assert Takeover(runtime, "me", recover=recover, beating_for=lambda: 10.0).tick() == ["quiet"]

@@ -49,6 +49,7 @@ class Engine:
         self.draining = threading.Event()  # set by drain(): no new stage starts in this process
         self._in_stage = 0
         self._stage_done = threading.Condition()
+        self._beating_since: float | None = None  # monotonic time of the first heartbeat of this unbroken run
 
     # -- lifecycle -------------------------------------------------------------------
     def launch(self) -> None:
@@ -74,7 +75,8 @@ class Engine:
             self._heartbeat = threading.Thread(target=self._beat, name="montage-heartbeat", daemon=True)
             self._heartbeat.start()
             ServerMonitor(self.runtime, self, self._stop).start()  # probes processing servers
-            takeover = None if self.settings.is_sqlite else Takeover(self.runtime, self.executor_id)
+            takeover = None if self.settings.is_sqlite else Takeover(self.runtime, self.executor_id,
+                                                                     beating_for=self._beating_for)
             ExecutorWatch(takeover, self.labels, self._stop, self.settings.heartbeat_interval_s).start()
 
     def _queue_names(self) -> list[str]:
@@ -134,6 +136,11 @@ class Engine:
             log.warning("could not mark executor %s stopped", self.executor_id, exc_info=True)
         return unfinished
 
+    def _beating_for(self) -> float:
+        """Seconds this executor's heartbeats have gone through without a failure."""
+        since = self._beating_since
+        return 0.0 if since is None else time.monotonic() - since
+
     def _beat(self) -> None:
         hostname, pid = socket.gethostname(), os.getpid()
         while not self._stop.is_set():
@@ -144,7 +151,10 @@ class Engine:
                     records.heartbeat(s, self.executor_id, hostname=hostname, pid=pid, role=self.role,
                                       labels={"labels": self.labels}, status=status,
                                       current_job_id=running[0] if running else None)
+                if self._beating_since is None:
+                    self._beating_since = time.monotonic()
             except Exception:  # the database may be away for a moment; beat again later
+                self._beating_since = None
                 log.warning("heartbeat failed", exc_info=True)
             self._stop.wait(self.settings.heartbeat_interval_s)
 

@@ -39,14 +39,22 @@ class Takeover:
     """Finds dead executors and takes over their unfinished workflows (one pass per ``tick``)."""
 
     def __init__(self, runtime: Runtime, executor_id: str,
-                 recover: Callable[[str], int] = recover_workflows_of) -> None:
+                 recover: Callable[[str], int] = recover_workflows_of,
+                 beating_for: Callable[[], float] = lambda: float("inf")) -> None:
         self.runtime = runtime
         self.executor_id = executor_id
         self.dead_after = timedelta(seconds=runtime.settings.worker_dead_after_s)
         self.recover = recover
+        self.beating_for = beating_for
 
     def tick(self) -> list[str]:
-        """Take over every executor that is dead now; the ids taken over."""
+        """Take over every executor that is dead now; the ids taken over.
+
+        Only once this executor's own heartbeats have gone through for the whole timeout: after
+        a database outage every heartbeat is old, and live executors need that long to beat
+        again before silence means death."""
+        if self.beating_for() < self.dead_after.total_seconds():
+            return []
         stale_before = utcnow() - self.dead_after
         with self.runtime.db.read() as s:
             candidates = executors_repo.dead_executor_ids(s, me=self.executor_id, stale_before=stale_before)
