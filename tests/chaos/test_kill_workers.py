@@ -27,7 +27,7 @@ from tests.support.cluster import Cluster, cluster
 from tests.support.databases import POSTGRES_URL
 from tests.support.waiting import wait_for
 
-pytestmark = [pytest.mark.chaos,
+pytestmark = [pytest.mark.chaos, pytest.mark.timeout(1200),
               pytest.mark.skipif(not POSTGRES_URL, reason="MONTAGE_TEST_POSTGRES_URL not set")]
 KILLS = int(os.environ.get("CHAOS_KILLS", "20"))
 STAGE_SECONDS = 0.6

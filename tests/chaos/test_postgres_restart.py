@@ -26,7 +26,7 @@ from tests.support.cluster import Cluster, cluster
 from tests.support.databases import POSTGRES_URL
 from tests.support.waiting import wait_for
 
-pytestmark = [pytest.mark.chaos,
+pytestmark = [pytest.mark.chaos, pytest.mark.timeout(1200),
               pytest.mark.skipif(not POSTGRES_URL, reason="MONTAGE_TEST_POSTGRES_URL not set")]
 JOBS = int(os.environ.get("CHAOS_PG_JOBS", "500"))
 OUTAGE_S = float(os.environ.get("CHAOS_PG_OUTAGE_S", "5"))

@@ -52,8 +52,11 @@ class Cluster:
         with self.db.connect() as conn:
             since = conn.execute(text("SELECT now()")).scalar()
         worker.start()
-        wait_for(lambda: self._beat_since(executor_id, since), timeout=90, interval=0.1,
-                 what=f"worker {executor_id} to beat again")
+        try:
+            wait_for(lambda: self._beat_since(executor_id, since), timeout=90, interval=0.1,
+                     what=f"worker {executor_id} to beat again")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{worker.log()}") from None
         return worker
 
     def _beat_since(self, executor_id: str, since: Any) -> bool:

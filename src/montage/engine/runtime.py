@@ -66,8 +66,10 @@ class Engine:
         if self.settings.is_sqlite:
             config["system_database_engine"] = make_system_sqlite_engine(self.settings.system_database_url)
         DBOS(config=config)
-        # An executor takes every queue but other labels' queues (ExecutorWatch keeps the list current).
-        DBOS.listen_queues(listened_queues(self._queue_names(), self.labels) if self.executes else [])
+        if not self.executes:
+            DBOS.listen_queues([])
+        elif self._filters_queues:  # every queue but other labels' (ExecutorWatch keeps the list current)
+            DBOS.listen_queues(listened_queues(self._queue_names(), self.labels))
         state.install(self)
         DBOS.launch()
         self._register_queues()
@@ -77,7 +79,13 @@ class Engine:
             ServerMonitor(self.runtime, self, self._stop).start()  # probes processing servers
             takeover = None if self.settings.is_sqlite else Takeover(self.runtime, self.executor_id,
                                                                      beating_for=self._beating_for)
-            ExecutorWatch(takeover, self.labels, self._stop, self.settings.heartbeat_interval_s).start()
+            labels = self.labels if self._filters_queues else None
+            ExecutorWatch(takeover, labels, self._stop, self.settings.heartbeat_interval_s).start()
+
+    @property
+    def _filters_queues(self) -> bool:
+        """Labels route work between executors on PostgreSQL; on SQLite the one executor takes all."""
+        return self.executes and not self.settings.is_sqlite
 
     def _queue_names(self) -> list[str]:
         return sorted({DEFAULT_QUEUE, *self.settings.queue_concurrency, *(p.run_queue for p in all_pipelines()),

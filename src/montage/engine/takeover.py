@@ -99,10 +99,10 @@ def stop_dequeuing() -> None:
 
 
 class ExecutorWatch:
-    """The executor's background thread: refreshes the queues it listens to every second and
-    looks for dead executors every ``heartbeat_interval_s``."""
+    """The executor's background thread: refreshes the queues it listens to every second (unless
+    ``labels`` is None: it listens to all) and looks for dead executors every ``heartbeat_interval_s``."""
 
-    def __init__(self, takeover: Takeover | None, labels: list[str], stop: threading.Event,
+    def __init__(self, takeover: Takeover | None, labels: list[str] | None, stop: threading.Event,
                  interval_s: float) -> None:
         self.takeover = takeover
         self.labels = labels
@@ -130,6 +130,8 @@ class ExecutorWatch:
             elapsed += _QUEUE_REFRESH_S
 
     def refresh_queues(self) -> None:
+        if self.labels is None:
+            return
         try:
             names = [q.name for q in DBOS.list_queues()]
         except Exception:
