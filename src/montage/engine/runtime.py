@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID
+from dbos import DBOS, DBOSConfig, Queue, SetEnqueueOptions, SetWorkflowID
 
 from montage.domain.jobs import Job
 from montage.domain.pipelines import label_queue
@@ -44,6 +44,7 @@ class Engine:
         self.execution = ExecutionService(runtime)
         self.stage_services = StageServices(runtime, self)
         self.running: set[str] = set()
+        self._queues: dict[str, Queue] = {}  # registered at launch; a server's queue is looked up
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
         self.draining = threading.Event()  # set by drain(): no new stage starts in this process
@@ -92,12 +93,16 @@ class Engine:
                        *(label_queue(label) for label in self.labels)})
 
     def _register_queues(self) -> None:
+        fast = {DEFAULT_QUEUE, *self.settings.queue_concurrency}
         for name in self._queue_names():
-            DBOS.register_queue(
+            # Every queue costs each executor a transaction per poll: only the queues of short
+            # jobs poll fast, the pipelines' queues of long work (media, batch runs, labels) slowly.
+            self._queues[name] = DBOS.register_queue(
                 name,
                 worker_concurrency=self.settings.worker_concurrency,
                 global_concurrency=self.settings.queue_concurrency.get(name),
-                polling_interval_sec=self.settings.queue_polling_interval_s,
+                polling_interval_sec=self.settings.queue_polling_interval_s if name in fast
+                else self.settings.long_queue_polling_interval_s,
                 on_conflict="always_update",
             )
 
@@ -181,8 +186,7 @@ class Engine:
             from montage.store.jobs import utcnow
 
             delay = max(0.0, (job.schedule_for - utcnow()).total_seconds()) or None
-        queue = DBOS.retrieve_queue(job.queue) or DBOS.retrieve_queue(DEFAULT_QUEUE)
-        assert queue is not None
+        queue = self._queues.get(job.queue) or DBOS.retrieve_queue(job.queue) or self._queues[DEFAULT_QUEUE]
         with SetWorkflowID(job.workflow_id), SetEnqueueOptions(priority=job.priority.rank, delay_seconds=delay):
             queue.enqueue(job_workflow, job.id)
 
