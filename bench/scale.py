@@ -3,6 +3,8 @@ and a soak at a steady rate with each process's memory (RSS) sampled.
 
 Prints tables and writes bench/results/scale.json.
 
+  baseline  a bare DBOS workflow of one step per job, in one process (bench/engine.py's), in
+            the same run: on a shared machine it tells how busy the machine was.
   scaling   for each worker count: a fresh database, N worker processes, this process submits
             --jobs single-stage no-op jobs through the service layer (enqueue only) and waits;
             jobs/s = jobs / (last end - first submit), plus enqueue→start p50/p99.
@@ -34,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 
-from bench.engine import fresh_pg, pct  # noqa: E402
+from bench.engine import fresh_pg, pct, run_child  # noqa: E402
 
 
 def rss_mb(pid: int) -> float | None:
@@ -209,12 +211,17 @@ def main() -> None:
     parser.add_argument("--sample-s", type=float, default=5.0, help="RSS sampling period.")
     parser.add_argument("--postgres", default=os.environ.get("MONTAGE_TEST_POSTGRES_URL",
                                                              "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false",
+                        help="Skip the bare DBOS workflow measured first as the baseline.")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         print(json.dumps(scaling_child(args.postgres, args.child, args.jobs)))
         return
-    results: dict[str, Any] = {"machine": machine(), "scaling": [], "soak": None}
+    results: dict[str, Any] = {"machine": machine(), "baseline": None, "scaling": [], "soak": None}
+    if args.baseline:  # the same machine's bare DBOS speed in this run: the figures' yardstick
+        print(f"… bare DBOS baseline, {args.jobs} jobs", file=sys.stderr, flush=True)
+        results["baseline"] = run_child("bare-dbos", "postgres", args.jobs, args.postgres)
     for count in (int(n) for n in args.workers.split(",") if n.strip()):
         print(f"… {count} worker(s), {args.jobs} jobs", file=sys.stderr, flush=True)
         results["scaling"].append(run_scaling(args.postgres, count, args.jobs))
@@ -229,6 +236,9 @@ def main() -> None:
 def report(results: dict[str, Any]) -> None:
     m = results["machine"]
     print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}")
+    base = results.get("baseline") or {}
+    if "jobs_per_s" in base:
+        print(f"baseline: bare DBOS (one workflow, one step, one process) {base['jobs_per_s']:.1f} jobs/s")
     print(f"{'workers':>8}{'jobs':>7}{'ok':>7}{'jobs/s':>9}{'start p50':>11}{'start p99':>11}  per worker")
     for r in results["scaling"]:
         if "error" in r:
