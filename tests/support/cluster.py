@@ -28,7 +28,7 @@ class Cluster:
         self.data_dir = tmp / "data"
         self.apis: list[ServerProcess] = []
         self.workers: dict[str, ServerProcess] = {}
-        self.db: Engine = create_engine(normalise_database_url(url))
+        self.db: Engine = create_engine(normalise_database_url(url), pool_pre_ping=True)  # survives a PG restart
 
     def add_api(self, *, data_dir: Path | None = None, env: dict[str, str] | None = None) -> ServerProcess:
         api = ServerProcess(data_dir or self.data_dir, self.url, extra_args=["--no-worker"],

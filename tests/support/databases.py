@@ -23,7 +23,8 @@ def fresh_database(backend: str, tmp: Path) -> Iterator[str | None]:
         yield None
         return
     assert POSTGRES_URL, "MONTAGE_TEST_POSTGRES_URL is not set"
-    admin = create_engine(normalise_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    # pool_pre_ping: a PostgreSQL restart (tests/chaos) must not leave the drop a dead connection
+    admin = create_engine(normalise_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     name = f"montage_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -14,6 +14,7 @@ from dbos import DBOS
 
 from montage.engine.context import EngineStageContext
 from montage.engine.state import current
+from montage.engine.steps import durable_step
 from montage.errors import GeneratorError, JobCanceled, JobTimedOut
 from montage.generators.registry import get_generator
 from montage.services.execution import StageStart
@@ -60,17 +61,17 @@ def _wait_for_decision(job_id: str, stage: str) -> str:
         DBOS.recv(GATE_TOPIC, timeout_seconds=_GATE_POLL_S)
 
 
-@DBOS.step(name="montage.fail_job")
+@durable_step("montage.fail_job")
 def fail_job_step(job_id: str, code: str, message: str, details: dict[str, Any]) -> str:
     return current().execution.fail_job(job_id, code, message, details)
 
 
-@DBOS.step(name="montage.gate_decision")
+@durable_step("montage.gate_decision")
 def gate_decision_step(job_id: str, stage: str) -> str:
     return current().execution.gate_decision(job_id, stage).outcome
 
 
-@DBOS.step(name="montage.run_stage")
+@durable_step("montage.run_stage")
 def run_stage_step(job_id: str) -> dict[str, Any]:
     """One attempt of the job's next stage. Returns how it went; never raises for the stage's
     own errors."""
