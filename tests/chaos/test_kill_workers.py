@@ -108,9 +108,11 @@ def _busy_stage(group: Cluster, worker: str) -> int:
 
 
 def _kill_mid_stage(group: Cluster, victim: str, take_over: bool) -> int:
-    interrupted = wait_for(lambda: _busy_stage(group, victim), timeout=120, interval=0.05,
-                           what=f"{victim} to be running a stage")
+    """Kill ``victim`` while it runs a stage; how many stages the kill interrupted (counted once
+    it is dead: nothing changes its jobs until it is restarted or taken over)."""
+    wait_for(lambda: _busy_stage(group, victim), timeout=120, interval=0.05, what=f"{victim} to be running a stage")
     group.workers[victim].kill9()
+    interrupted = _busy_stage(group, victim)
     if take_over:
         wait_for(lambda: group.worker_status(victim) == "taken_over", timeout=60, interval=0.1,
                  what=f"{victim} to be taken over")
