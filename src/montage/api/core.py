@@ -147,7 +147,7 @@ async def job_events(job_id: str, request: Request, last_event_id_q: Annotated[
         return svc.jobs.get(job_id).status.terminal
 
     return event_stream(svc.hub, job_id, last_event_id(request, last_event_id_q),
-                        lambda e: (e.kind, event_body(e)), ended)
+                        lambda e: (e.kind, event_body(e)), ended, request)
 
 
 @router.post("/jobs/{job_id}/start", summary="Start a job created with start=false")

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from montage.domain import access
 from montage.domain.jobs import Approval, Artifact, Job, JobEvent, JobStatus, Priority, StageStatus
 from montage.domain.pipelines import PipelineSpec, RetryPolicy, StageSpec
 from montage.domain.servers import SERVER_QUEUE_PREFIX
@@ -28,6 +29,7 @@ from montage.errors import (
     NotWaitingApproval,
     QueueFull,
     ServiceUnavailable,
+    TooManyRequests,
     ValidationFailed,
     WrongStage,
 )
@@ -94,6 +96,7 @@ class JobService:
         job_input = self._validated_input(spec, request.input)
         priority = Priority.parse(request.priority)
         timeout = self._timeout(request.timeout_s)
+        request = dataclasses.replace(request, owner=_keyed_owner(request.owner))
         if request.idempotency_key:
             existing = self._by_key(request.owner, request.idempotency_key)
             if existing is not None:
@@ -173,7 +176,8 @@ class JobService:
             progress=0.0, message="queued" if request.start else "created", priority=priority.value,
             queue=self._queue(spec, request.queue), attempts=1 if request.start else 0, timeout_s=timeout,
             schedule_for=request.schedule_for, idempotency_key=request.idempotency_key,
-            owner=request.owner, workflow_id=job_id if request.start else None,
+            owner=_keyed_owner(request.owner), key_id=access.creating_key(),
+            workflow_id=job_id if request.start else None,
             created_at=now, updated_at=now,
         )
 
@@ -192,6 +196,7 @@ class JobService:
         """Refuse work beyond ``max_queued_jobs``. Far from the limit a count at most half a second
         old decides (counting a deep queue in every write transaction serialised submissions);
         near it an exact count inside the transaction does, so the limit holds exactly."""
+        self._check_key_quota(s, adding)
         limit = self.settings.max_queued_jobs
         if self._recent_queued() + adding + max(1000, limit // 10) <= limit:
             return
@@ -199,6 +204,17 @@ class JobService:
         if queued + adding > self.settings.max_queued_jobs:
             raise QueueFull(f"the queue is full ({queued} jobs waiting)", queued=queued,
                             limit=self.settings.max_queued_jobs)
+
+    def _check_key_quota(self, s: Session, adding: int) -> None:
+        """Refuse (429) a key more queued jobs than ``max_queued_jobs_per_key``."""
+        key_id = access.creating_key()
+        if key_id is None:
+            return
+        limit = self.settings.max_queued_jobs_per_key
+        queued = jobs_repo.count_jobs(s, statuses=[JobStatus.QUEUED.value], key_id=key_id)
+        if queued + adding > limit:
+            raise TooManyRequests(f"this key has {queued} jobs queued (quota {limit})", code="QUOTA_EXCEEDED",
+                                  retry_after_s=5.0, queued=queued, limit=limit)
 
     def _recent_queued(self) -> int:
         seen_at, count = self._queued_seen
@@ -361,6 +377,13 @@ class JobService:
             self._dispatch(job)
         self.runtime.notify()
         return self.get(job_id)
+
+
+def _keyed_owner(owner: str) -> str:
+    """The owner a job is stored under: idempotency keys are per owner, so two API keys using
+    the same Idempotency-Key get two jobs, never each other's."""
+    key_id = access.creating_key()
+    return owner if key_id is None or key_id in owner else f"{owner}@{key_id}"
 
 
 def _stages(spec: PipelineSpec, job_input: dict[str, Any], retry: RetryPolicy | None) -> list[StageSpec]:
