@@ -83,3 +83,17 @@ def keys_configured(settings: Settings) -> bool:
         return KeyService(runtime).configured()
     finally:
         runtime.close()
+
+
+@keys_app.command("webhook-secrets")
+def webhook_secrets(data_dir: DataDirOpt = None, database_url: DbOpt = None) -> None:
+    """Print the secrets webhook deliveries are signed with (give one to each receiver)."""
+    from montage.services.webhooks import signing_secrets
+
+    overrides: dict[str, Any] = {"data_dir": data_dir, "database_url": database_url}
+    runtime = Runtime.open(Settings(**{k: v for k, v in overrides.items() if v is not None}))
+    try:
+        for secret in signing_secrets(runtime):
+            console.print(secret, soft_wrap=True)
+    finally:
+        runtime.close()

@@ -120,6 +120,18 @@ class Settings(BaseSettings):
         True, description="Let montage call loopback and private addresses (on-prem GPU servers, webhooks on "
         "the LAN). Link-local and cloud metadata addresses are refused whatever this says.",
     )
+    webhook_secrets: list[SecretStr] = Field(
+        default_factory=list, description="Standard Webhooks signing secrets (whsec_<base64>), JSON list; every one "
+        "signs each delivery, so a receiver can rotate. Default: one generated in <data-dir>/secrets/webhooks.",
+    )
+    webhook_max_attempts: int = Field(8, ge=1, le=50, description="Attempts per webhook delivery before it fails.")
+    webhook_backoff_s: float = Field(
+        1.0, gt=0, description="Wait before a webhook's second attempt; doubles each attempt (at most 10 minutes).",
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Timeout of one webhook POST.")
+    webhook_poll_interval_s: float = Field(
+        0.25, gt=0, description="How often an executor looks for job events to deliver to webhooks.",
+    )
 
     @field_validator("data_dir")
     @classmethod

@@ -35,8 +35,10 @@ from montage.errors import (
 )
 from montage.pipelines import all_pipelines, get_pipeline
 from montage.services.runtime import Runtime
+from montage.services.webhooks import check_subscription
 from montage.store import jobs as jobs_repo
 from montage.store import records
+from montage.store import webhooks as webhooks_repo
 from montage.store.jobs import utcnow
 from montage.store.models import JobRow
 
@@ -65,6 +67,8 @@ class SubmitJob:
     start: bool = True  # False: the job waits in CREATED until start_job (Rematrix's PENDING)
     queue: str | None = None  # None: the pipeline's queue
     retry: RetryPolicy | None = None  # None: each stage's own; else this policy for every stage of the job
+    webhook_url: str | None = None  # POST the job's events here (signed; see services.webhooks)
+    webhook_events: tuple[str, ...] | None = None  # which event types; None: all
 
 
 def new_job_id() -> str:
@@ -101,11 +105,14 @@ class JobService:
             existing = self._by_key(request.owner, request.idempotency_key)
             if existing is not None:
                 return existing, False
+        hook = check_subscription(request.webhook_url, request.webhook_events) if request.webhook_url else None
         row = self._new_row(spec, request, job_input, priority, timeout)
         try:
             with self.db.transaction() as s:
                 self._check_capacity(s)
                 job = self._insert(s, row, _stages(spec, job_input, request.retry))
+                if hook is not None:
+                    webhooks_repo.subscribe(s, job.id, *hook)
         except IntegrityError:
             existing = self._by_key(request.owner, request.idempotency_key or "")
             if existing is None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from pathlib import Path
 
 
-def server_secret(data_dir: Path, name: str, configured: str | None) -> str:
+def server_secret(data_dir: Path, name: str, configured: str | None, *, webhook: bool = False) -> str:
     """``configured`` if set; else the secret kept in ``<data-dir>/secrets/<name>``, created (mode
     0600) on first use so every process sharing the data dir agrees on it."""
     if configured:
@@ -19,7 +20,7 @@ def server_secret(data_dir: Path, name: str, configured: str | None) -> str:
         return path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
         pass
-    value = secrets.token_urlsafe(32)
+    value = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode() if webhook else secrets.token_urlsafe(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process made it first: use theirs

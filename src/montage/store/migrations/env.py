@@ -9,6 +9,7 @@ from montage.store import (
     access_models,  # noqa: F401  (api keys)
     knowledge_models,  # noqa: F401  (its tables join Base.metadata)
     registry_models,  # noqa: F401  (servers, workflows, batch tasks)
+    webhook_models,  # noqa: F401  (webhooks and their deliveries)
 )
 from montage.store.models import Base
 
