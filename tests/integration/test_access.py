@@ -289,6 +289,7 @@ def test_rate_limit_answers_429_with_retry_after(served: tuple[FastAPI, TestClie
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert int(answers[2].headers["retry-after"]) >= 1
     assert set(answers[2].json()) == shape_of(app, "/api/v1/tasks", 429, "RATE_LIMITED")
+    assert answers[2].json()["code"] == "RATE_LIMITED"
     assert client.get("/api/v1/tasks", headers=bearer(keys["other"])).status_code == 200  # per key
 
 
