@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,12 +60,19 @@ def list_keys(data_dir: DataDirOpt = None, database_url: DbOpt = None) -> None:
     """List keys (never their secrets)."""
     with key_service(data_dir, database_url) as keys:
         found = keys.list()
-    table = Table("id", "name", "scope", "prefix", "created", "expires", "revoked")
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=20)  # whole, or it cannot be pasted into `keys revoke`
+    for title in ("name", "scope", "prefix", "created", "expires", "revoked"):
+        table.add_column(title)
     for key in found:
-        table.add_row(key.id, key.name, key.scope.word, key.prefix + "…", key.created_at.isoformat(timespec="seconds"),
-                      key.expires_at.isoformat(timespec="seconds") if key.expires_at else "never",
-                      key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "")
+        table.add_row(key.id, key.name, key.scope.word, key.prefix + "…", _day(key.created_at),
+                      _day(key.expires_at) if key.expires_at else "never",
+                      _day(key.revoked_at) if key.revoked_at else "")
     console.print(table)
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 @keys_app.command("revoke")

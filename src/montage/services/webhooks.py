@@ -19,7 +19,7 @@ from standardwebhooks import Webhook as Signer
 
 from montage import outbound
 from montage.domain.webhooks import EVENT_TYPES, Delivery, DeliveryStatus, Webhook
-from montage.errors import ValidationFailed
+from montage.errors import UrlRefused, ValidationFailed
 from montage.services.runtime import Runtime
 from montage.services.secrets_store import server_secret
 from montage.store import jobs as jobs_repo
@@ -40,7 +40,10 @@ def check_subscription(url: str, events: Sequence[str] | None) -> tuple[str, tup
                                received=unknown, allowed=list(EVENT_TYPES))
     if len(url) > 2000:
         raise ValidationFailed("webhook_url is longer than 2000 characters", field="webhook_url")
-    return outbound.check_url(url), chosen
+    try:
+        return outbound.check_url(url), chosen
+    except UrlRefused as exc:
+        raise UrlRefused(exc.message, **{**exc.details, "field": "webhook_url"}) from None
 
 
 def signing_secrets(runtime: Runtime) -> list[str]:
