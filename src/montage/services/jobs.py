@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,13 +26,12 @@ from montage.errors import (
     NotCancelable,
     NotRetryable,
     NotWaitingApproval,
-    QueueFull,
     ServiceUnavailable,
-    TooManyRequests,
     ValidationFailed,
     WrongStage,
 )
 from montage.pipelines import all_pipelines, get_pipeline
+from montage.services.capacity import Capacity
 from montage.services.runtime import Runtime
 from montage.services.webhooks import check_subscription
 from montage.store import jobs as jobs_repo
@@ -41,8 +39,6 @@ from montage.store import records
 from montage.store import webhooks as webhooks_repo
 from montage.store.jobs import utcnow
 from montage.store.models import JobRow
-
-_CAPACITY_CACHE_S = 0.5
 
 
 class Dispatcher(Protocol):
@@ -90,7 +86,7 @@ class JobService:
         self.db = runtime.db
         self.settings = runtime.settings
         self.dispatcher = dispatcher
-        self._queued_seen: tuple[float, int] = (-1e9, 0)
+        self.capacity = Capacity(runtime)
 
     # -- submit ----------------------------------------------------------------------
     def submit(self, request: SubmitJob) -> tuple[Job, bool]:
@@ -109,7 +105,7 @@ class JobService:
         row = self._new_row(spec, request, job_input, priority, timeout)
         try:
             with self.db.transaction() as s:
-                self._check_capacity(s)
+                self.capacity.check(s)
                 job = self._insert(s, row, _stages(spec, job_input, request.retry))
                 if hook is not None:
                     webhooks_repo.subscribe(s, job.id, *hook)
@@ -138,7 +134,7 @@ class JobService:
                 raise
             prepared.append((row, _stages(spec, job_input, request.retry)))
         with self.db.transaction() as s:
-            self._check_capacity(s, adding=len(prepared))
+            self.capacity.check(s, adding=len(prepared))
             jobs = [self._insert(s, row, stages) for row, stages in prepared]
         for job, request in zip(jobs, requests, strict=True):
             if request.start:
@@ -198,38 +194,6 @@ class JobService:
             raise ValidationFailed(f"queue must be one of: {', '.join(known)}", field="queue", received=queue,
                                    allowed=known)
         return queue
-
-    def _check_capacity(self, s: Session, adding: int = 1) -> None:
-        """Refuse work beyond ``max_queued_jobs``. Far from the limit a count at most half a second
-        old decides (counting a deep queue in every write transaction serialised submissions);
-        near it an exact count inside the transaction does, so the limit holds exactly."""
-        self._check_key_quota(s, adding)
-        limit = self.settings.max_queued_jobs
-        if self._recent_queued() + adding + max(1000, limit // 10) <= limit:
-            return
-        queued = jobs_repo.count_jobs(s, statuses=[JobStatus.QUEUED.value])
-        if queued + adding > self.settings.max_queued_jobs:
-            raise QueueFull(f"the queue is full ({queued} jobs waiting)", queued=queued,
-                            limit=self.settings.max_queued_jobs)
-
-    def _check_key_quota(self, s: Session, adding: int) -> None:
-        """Refuse (429) a key more queued jobs than ``max_queued_jobs_per_key``."""
-        key_id = access.creating_key()
-        if key_id is None:
-            return
-        limit = self.settings.max_queued_jobs_per_key
-        queued = jobs_repo.count_jobs(s, statuses=[JobStatus.QUEUED.value], key_id=key_id)
-        if queued + adding > limit:
-            raise TooManyRequests(f"this key has {queued} jobs queued (quota {limit})", code="QUOTA_EXCEEDED",
-                                  retry_after_s=5.0, queued=queued, limit=limit)
-
-    def _recent_queued(self) -> int:
-        seen_at, count = self._queued_seen
-        if time.monotonic() - seen_at > _CAPACITY_CACHE_S:
-            with self.db.read() as s:
-                count = jobs_repo.count_jobs(s, statuses=[JobStatus.QUEUED.value])
-            self._queued_seen = (time.monotonic(), count)
-        return count
 
     def _by_key(self, owner: str, key: str) -> Job | None:
         with self.db.read() as s:
