@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from montage import cli
 from montage.api.auth import PUBLIC_PATHS, required_scope
 from montage.domain.access import Scope
+from montage.services.jobs import SubmitJob
 from montage.services.limits import RateLimiter, StreamCounter
 from tests.support.inprocess import running_app
 
@@ -351,3 +352,13 @@ def test_a_body_over_the_limit_is_413_in_the_contract_shape(served: tuple[FastAP
                        "content-type": "application/json"})
     assert video.status_code == 413 and set(video.json()) == {"error"}
     assert core.status_code == 413 and core.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_work_created_off_a_request_can_belong_to_a_key(served: tuple[FastAPI, TestClient],
+                                                        keys: dict[str, str]) -> None:
+    """Children a running job creates (batch items, batch_processing tasks) take their parent's key."""
+    app, client = served
+    owner = app.state.gate.keys.authenticate(keys["write"])
+    child, _ = app.state.services.jobs.submit(SubmitJob(pipeline="noop", start=False, key_id=owner.key_id))
+    assert client.get(f"/api/v1/jobs/{child.id}", headers=bearer(keys["write"])).status_code == 200
+    assert client.get(f"/api/v1/jobs/{child.id}", headers=bearer(keys["other"])).status_code == 404

@@ -65,6 +65,7 @@ class SubmitJob:
     retry: RetryPolicy | None = None  # None: each stage's own; else this policy for every stage of the job
     webhook_url: str | None = None  # POST the job's events here (signed; see services.webhooks)
     webhook_events: tuple[str, ...] | None = None  # which event types; None: all
+    key_id: str | None = None  # the API key that owns it; None: the caller's (children take their parent's)
 
 
 def new_job_id() -> str:
@@ -179,7 +180,7 @@ class JobService:
             progress=0.0, message="queued" if request.start else "created", priority=priority.value,
             queue=self._queue(spec, request.queue), attempts=1 if request.start else 0, timeout_s=timeout,
             schedule_for=request.schedule_for, idempotency_key=request.idempotency_key,
-            owner=_keyed_owner(request.owner), key_id=access.creating_key(),
+            owner=_keyed_owner(request.owner), key_id=request.key_id or access.creating_key(),
             workflow_id=job_id if request.start else None,
             created_at=now, updated_at=now,
         )
