@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
-import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
@@ -25,6 +25,7 @@ from montage.domain.access import Scope
 from montage.services.jobs import SubmitJob
 from montage.services.limits import RateLimiter, StreamCounter
 from tests.support.inprocess import running_app
+from tests.support.raw_asgi import raw_get, raw_request
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -243,40 +244,6 @@ def test_traversal_corpus_serves_nothing_outside(served: tuple[FastAPI, TestClie
     assert client.get(f"/assets/{job_id}x/secret.txt", headers=bearer(keys["write"])).status_code == 404
 
 
-def raw_get(client: TestClient, target: str, key: str) -> tuple[int, bytes]:
-    """GET ``target`` exactly as written: straight to the app over ASGI, as a client that does not
-    normalise dot segments (curl --path-as-is) would send it; httpx would clean ``..`` away."""
-    path, _, query = target.partition("?")
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": unquote(path), "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
-             "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {key}".encode())],
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
-    sent: list[dict[str, Any]] = []
-    asked: list[bool] = []
-
-    async def receive() -> dict[str, Any]:
-        if not asked:
-            asked.append(True)
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await done.wait()  # a response listening for a disconnect hears it once it has been sent
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body"):
-            done.set()
-
-    async def call() -> None:
-        nonlocal done
-        done = anyio.Event()
-        await client.app(scope, receive, send)
-
-    assert client.portal is not None
-    done: Any = None
-    client.portal.call(call)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
-
-
 # -- limits -------------------------------------------------------------------------------------------------------
 def test_rate_limit_answers_429_with_retry_after(served: tuple[FastAPI, TestClient], keys: dict[str, str]) -> None:
     app, client = served
@@ -362,3 +329,22 @@ def test_work_created_off_a_request_can_belong_to_a_key(served: tuple[FastAPI, T
     child, _ = app.state.services.jobs.submit(SubmitJob(pipeline="noop", start=False, key_id=owner.key_id))
     assert client.get(f"/api/v1/jobs/{child.id}", headers=bearer(keys["write"])).status_code == 200
     assert client.get(f"/api/v1/jobs/{child.id}", headers=bearer(keys["other"])).status_code == 404
+
+
+def test_the_live_job_list_shows_a_key_only_its_own_jobs(served: tuple[FastAPI, TestClient],
+                                                         keys: dict[str, str]) -> None:
+    _, client = served
+    mine: list[str] = []
+    opened = threading.Event()
+
+    def seen_mine(body: bytes) -> bool:
+        opened.set()  # the stream has answered, so it reads every event written from now on
+        return bool(mine) and mine[0].encode() in body
+
+    stream = raw_request(client, "/api/v1/events", keys["other"], stop_when=seen_mine)
+    assert opened.wait(30)
+    theirs = client.post("/api/v1/jobs", json={"pipeline": "noop"}, headers=bearer(keys["write"])).json()["id"]
+    mine.append(client.post("/api/v1/jobs", json={"pipeline": "noop"}, headers=bearer(keys["other"])).json()["id"])
+    status, body = stream.result(timeout=60)
+    assert status == 200 and mine[0].encode() in body  # its own job's events, live
+    assert theirs.encode() not in body  # written before, so filtered out, not merely not yet sent
