@@ -3,6 +3,7 @@ scopes on every route, ownership, signed asset links, the /assets traversal corp
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -348,3 +349,36 @@ def test_the_live_job_list_shows_a_key_only_its_own_jobs(served: tuple[FastAPI, 
     status, body = stream.result(timeout=60)
     assert status == 200 and mine[0].encode() in body  # its own job's events, live
     assert theirs.encode() not in body  # written before, so filtered out, not merely not yet sent
+
+
+def test_an_upload_without_a_length_is_cut_off_at_the_limit(served: tuple[FastAPI, TestClient],
+                                                            keys: dict[str, str]) -> None:
+    """A chunked multipart upload (no Content-Length) is counted as it streams in and refused at
+    the cap: the server stops reading (straight over ASGI, to see what the app pulls)."""
+    app, client = served
+    limit = app.state.services.runtime.settings.max_body_bytes
+    pulled = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal pulled
+        if pulled == 0:
+            pulled += 1
+            head = b'--b\r\nContent-Disposition: form-data; name="first_frame"; filename="a.png"\r\n\r\n'
+            return {"type": "http.request", "body": head, "more_body": True}
+        pulled += 65536
+        return {"type": "http.request", "body": b"x" * 65536, "more_body": pulled < 4 * limit}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/v1/videos/generations", "raw_path": b"/v1/videos/generations", "query_string": b"",
+             "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+             "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {keys['write']}".encode()),
+                         (b"content-type", b"multipart/form-data; boundary=b"), (b"transfer-encoding", b"chunked")]}
+    assert client.portal is not None
+    client.portal.call(app, scope, receive, send)
+    body = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert sent[0]["status"] == 413 and set(body) == {"error"}
+    assert limit < pulled < limit + 2 * 65536  # it stopped reading right after the cap
