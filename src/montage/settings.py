@@ -41,7 +41,12 @@ class Settings(BaseSettings):
         description='Global concurrency per queue, e.g. {"media": 2}; absent means unlimited.',
     )
     queue_polling_interval_s: float = Field(
-        0.05, gt=0, description="How often an executor looks for queued jobs."
+        0.05, gt=0, description="How often an executor looks for queued jobs on the default queue "
+        "(and the queues named in queue_concurrency): their jobs start within this.",
+    )
+    long_queue_polling_interval_s: float = Field(
+        0.5, gt=0, description="How often an executor looks for jobs on the queues of long-running work "
+        "(media, batch runs, processing servers). Each queue polled costs a database transaction per poll.",
     )
     max_queued_jobs: int = Field(100_000, ge=1, description="Queued jobs beyond this are refused (QUEUE_FULL).")
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest request body accepted (413).")

@@ -43,6 +43,7 @@ class Core:
 
 def make_settings(tmp: Path, url: str | None, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"data_dir": tmp / "data", "database_url": url, "queue_polling_interval_s": 0.02,
+                              "long_queue_polling_interval_s": 0.05,
                               "executor_id": f"test-{uuid.uuid4().hex[:8]}", **overrides}
     return Settings(**values)
 

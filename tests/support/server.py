@@ -41,7 +41,8 @@ class ServerProcess:
             args += ["--port", str(self.port)]
         if self.database_url:
             args += ["--database-url", self.database_url]
-        env = {**os.environ, "MONTAGE_QUEUE_POLLING_INTERVAL_S": "0.02", **self.env}
+        env = {**os.environ, "MONTAGE_QUEUE_POLLING_INTERVAL_S": "0.02",
+               "MONTAGE_LONG_QUEUE_POLLING_INTERVAL_S": "0.05", **self.env}
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen([*args, *self.extra_args], stdout=log, stderr=subprocess.STDOUT, env=env)
         if self.command == "serve":

@@ -9,7 +9,7 @@ import socket
 import threading
 from typing import Any
 
-from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID
+from dbos import DBOS, DBOSConfig, Queue, SetEnqueueOptions, SetWorkflowID
 
 from montage.domain.jobs import Job
 from montage.engine import state
@@ -43,6 +43,7 @@ class Engine:
         self.stage_services = StageServices(runtime, self)
         self.webhooks = WebhookService(runtime)
         self.running: set[str] = set()
+        self._queues: dict[str, Queue] = {}  # registered at launch; a server's queue is looked up
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
 
@@ -74,13 +75,17 @@ class Engine:
             WebhookDispatcher(self.runtime, self.webhooks, self._stop).start()  # job events → webhooks
 
     def _register_queues(self) -> None:
-        names = {DEFAULT_QUEUE, WEBHOOK_QUEUE, *self.settings.queue_concurrency, *(p.queue for p in all_pipelines())}
-        for name in sorted(names):
-            DBOS.register_queue(
+        fast = {DEFAULT_QUEUE, *self.settings.queue_concurrency}
+        # webhook deliveries wait on backoff anyway: their queue polls slowly too
+        for name in sorted(fast | {WEBHOOK_QUEUE, *(p.queue for p in all_pipelines())}):
+            # Every queue costs each executor a transaction per poll: only the queues of short
+            # jobs poll fast, the pipelines' queues of long work (media, batch runs) slowly.
+            self._queues[name] = DBOS.register_queue(
                 name,
                 worker_concurrency=self.settings.worker_concurrency,
                 global_concurrency=self.settings.queue_concurrency.get(name),
-                polling_interval_sec=self.settings.queue_polling_interval_s,
+                polling_interval_sec=self.settings.queue_polling_interval_s if name in fast
+                else self.settings.long_queue_polling_interval_s,
                 on_conflict="always_update",
             )
 
@@ -117,8 +122,7 @@ class Engine:
             from montage.store.jobs import utcnow
 
             delay = max(0.0, (job.schedule_for - utcnow()).total_seconds()) or None
-        queue = DBOS.retrieve_queue(job.queue) or DBOS.retrieve_queue(DEFAULT_QUEUE)
-        assert queue is not None
+        queue = self._queues.get(job.queue) or DBOS.retrieve_queue(job.queue) or self._queues[DEFAULT_QUEUE]
         with SetWorkflowID(job.workflow_id), SetEnqueueOptions(priority=job.priority.rank, delay_seconds=delay):
             queue.enqueue(job_workflow, job.id)
 

@@ -20,11 +20,12 @@ class ServerQueues:
     """Creates, resizes and removes servers' queues (the ``QueuePort`` of the server service)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.polling_interval_s = settings.queue_polling_interval_s
+        self.polling_interval_s = settings.long_queue_polling_interval_s
 
-    def ensure(self, name: str, batch_size: int) -> None:
+    def ensure(self, name: str, batch_size: int, *, update: bool = True) -> None:
         DBOS.register_queue(server_queue(name), global_concurrency=batch_size,
-                            polling_interval_sec=self.polling_interval_s, on_conflict="always_update")
+                            polling_interval_sec=self.polling_interval_s,
+                            on_conflict="always_update" if update else "never_update")
 
     def drop(self, name: str) -> None:
         with contextlib.suppress(Exception):  # already gone: nothing to do

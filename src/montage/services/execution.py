@@ -6,6 +6,7 @@ checks the state it would change before changing it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from montage.assets.store import AssetStore, build_manifest
-from montage.domain.jobs import Artifact, Job, JobStatus, StageStatus
+from montage.domain.jobs import Artifact, Job, JobStatus, StageRun, StageStatus
 from montage.generators.base import ArtifactRef
 from montage.services.runtime import Runtime
 from montage.store import jobs as jobs_repo
@@ -22,15 +23,14 @@ from montage.store.jobs import utcnow
 
 
 @dataclass(frozen=True)
-class StagePlan:
-    """What the workflow needs to know about one stage."""
+class StageStart:
+    """A stage attempt the workflow is to run now: the job, the stage, where it stands."""
 
-    name: str
-    generator: str
-    approval: bool
-    status: str
-    max_attempts: int
-    backoff_s: float
+    job: Job
+    stage: StageRun
+    params: dict[str, Any]
+    index: int
+    count: int
 
 
 @dataclass(frozen=True)
@@ -49,38 +49,61 @@ class ExecutionService:
         self.assets: AssetStore = runtime.assets
 
     # -- job lifecycle -------------------------------------------------------------
-    def begin_job(self, job_id: str, worker_id: str) -> list[StagePlan] | None:
-        """QUEUED → RUNNING; the stages still to run, or None if the job will not run."""
+    def start_next_stage(self, job_id: str, worker_id: str) -> StageStart | dict[str, Any]:
+        """Start the job's next stage in one transaction: QUEUED → RUNNING first if the job has
+        not begun, the stage marked running. When no stage is to run now, the outcome instead:
+        ``gate`` (waiting for a decision), ``done`` (all stages finished: the job has just
+        succeeded), ``canceled``, ``timeout`` or ``ended`` (finished earlier)."""
         with self.db.transaction() as s:
             job = jobs_repo.load_job(s, job_id)
-            if job.status != JobStatus.QUEUED:
-                return None if job.status.terminal else self._plans(s, job)
-            now = utcnow()
-            job = jobs_repo.transition(
-                s, job_id, JobStatus.RUNNING, worker_id=worker_id, started_at=job.started_at or now,
-                deadline_at=now + timedelta(seconds=job.timeout_s), message="running",
-            )
-            self._status_event(s, job)
-            return self._plans(s, jobs_repo.load_job(s, job_id))
-
-    def _plans(self, s: Session, job: Job) -> list[StagePlan]:
-        return [
-            StagePlan(name=st.name, generator=st.generator, approval=st.approval, status=st.status.value,
-                      max_attempts=st.max_attempts, backoff_s=st.backoff_s)
-            for st in job.stages
-        ]
-
-    def finish_job(self, job_id: str) -> str:
-        with self.db.transaction() as s:
-            job = jobs_repo.load_job(s, job_id, with_stages=False)
-            if job.status != JobStatus.RUNNING:
-                return job.status.value
-            job = jobs_repo.transition(s, job_id, JobStatus.SUCCEEDED, progress=100.0, message="done",
-                                       current_stage=None)
-            self._status_event(s, job, kind="done")
-            self._write_manifest(s, job)  # before the commit: a client that sees SUCCEEDED finds it
+            if job.status == JobStatus.QUEUED:
+                now = utcnow()
+                job = jobs_repo.transition(
+                    s, job_id, JobStatus.RUNNING, worker_id=worker_id, started_at=job.started_at or now,
+                    deadline_at=now + timedelta(seconds=job.timeout_s), message="running",
+                )
+                self._status_event(s, job)
+                job = jobs_repo.load_job(s, job_id)
+            result = self._next(s, job)
         self.runtime.notify()
-        return JobStatus.SUCCEEDED.value
+        return result
+
+    def _next(self, s: Session, job: Job) -> StageStart | dict[str, Any]:
+        outcome = self._interruption(job) or ("gate" if job.status == JobStatus.WAITING_APPROVAL else None)
+        if outcome:
+            return {"status": outcome, "stage": job.current_stage}
+        index, stage = next(((i, st) for i, st in enumerate(job.stages)
+                             if st.status != StageStatus.SUCCEEDED), (len(job.stages), None))
+        if stage is None:
+            return self._finish(s, job)
+        if stage.status == StageStatus.WAITING_APPROVAL:  # finished, its gate not yet opened
+            return self._open_gate(s, job, stage.name)
+        return self._mark_running(s, job, stage, index)
+
+    def _mark_running(self, s: Session, job: Job, stage: StageRun, index: int) -> StageStart:
+        attempt = stage.attempts + 1
+        jobs_repo.update_stage(s, job.id, stage.name, status=StageStatus.RUNNING.value, attempts=attempt,
+                               started_at=utcnow(), error_code=None, error_message=None)
+        jobs_repo.update_job(s, job.id, current_stage=stage.name, message=f"running {stage.name}")
+        records.append_event(s, job.id, "stage", stage=stage.name, status=job.status.value,
+                             progress=job.progress, message=f"running {stage.name}",
+                             payload={"state": "started", "attempt": attempt})
+        params = dict(jobs_repo.stage_row(s, job.id, stage.name).params)
+        running = dataclasses.replace(stage, status=StageStatus.RUNNING, attempts=attempt)
+        return StageStart(job=job, stage=running, params=params, index=index, count=len(job.stages))
+
+    def _finish(self, s: Session, job: Job) -> dict[str, Any]:
+        job = jobs_repo.transition(s, job.id, JobStatus.SUCCEEDED, progress=100.0, message="done",
+                                   current_stage=None)
+        self._status_event(s, job, kind="done")
+        self._write_manifest(s, job)  # before the commit: a client that sees SUCCEEDED finds it
+        return {"status": "done", "stage": None}
+
+    def _open_gate(self, s: Session, job: Job, stage: str) -> dict[str, Any]:
+        job = jobs_repo.transition(s, job.id, JobStatus.WAITING_APPROVAL, current_stage=stage,
+                                   message=f"waiting for approval of {stage}")
+        self._status_event(s, job)
+        return {"status": "gate", "stage": stage}
 
     def fail_job(self, job_id: str, code: str, message: str, details: dict[str, Any] | None = None) -> str:
         with self.db.transaction() as s:
@@ -97,37 +120,28 @@ class ExecutionService:
         return JobStatus.FAILED.value
 
     # -- stages --------------------------------------------------------------------
-    def start_stage(self, job_id: str, stage: str) -> tuple[Job, dict[str, Any]] | str:
-        """Mark a stage running; returns (job, stage params) or why it should not run."""
+    def complete_stage(self, start: StageStart, outputs: dict[str, Any]) -> dict[str, Any]:
+        """Record a finished stage attempt and, in the same transaction, what follows from it:
+        the job waits at the stage's gate, succeeds (it was the last stage) or goes on."""
+        job_id, stage = start.job.id, start.stage
+        status = StageStatus.WAITING_APPROVAL if stage.approval else StageStatus.SUCCEEDED
         with self.db.transaction() as s:
-            job = jobs_repo.load_job(s, job_id)
-            interrupted = self._interruption(job)
-            if interrupted:
-                return interrupted
-            row = jobs_repo.stage_row(s, job_id, stage)
-            if row.status in (StageStatus.SUCCEEDED.value, StageStatus.WAITING_APPROVAL.value):
-                return "done"
-            jobs_repo.update_stage(s, job_id, stage, status=StageStatus.RUNNING.value,
-                                   attempts=row.attempts + 1, started_at=utcnow(), error_code=None,
-                                   error_message=None)
-            jobs_repo.update_job(s, job_id, current_stage=stage, message=f"running {stage}")
-            records.append_event(s, job_id, "stage", stage=stage, status=job.status.value,
-                                 progress=job.progress, message=f"running {stage}",
-                                 payload={"state": "started", "attempt": row.attempts + 1})
-            params = dict(row.params)
-            job = jobs_repo.load_job(s, job_id)
-        self.runtime.notify()
-        return job, params
-
-    def complete_stage(self, job_id: str, stage: str, outputs: dict[str, Any], gate: bool) -> None:
-        status = StageStatus.WAITING_APPROVAL if gate else StageStatus.SUCCEEDED
-        with self.db.transaction() as s:
-            jobs_repo.update_stage(s, job_id, stage, status=status.value, outputs=outputs, ended_at=utcnow())
             job = jobs_repo.load_job(s, job_id, with_stages=False)
-            records.append_event(s, job_id, "stage", stage=stage, status=job.status.value,
-                                 progress=job.progress, message=f"{stage} finished",
+            if job.status != JobStatus.RUNNING:  # canceled (or timed out) while the stage ran
+                return {"status": self._interruption(job) or "ended", "stage": stage.name}
+            jobs_repo.update_stage(s, job_id, stage.name, status=status.value, outputs=outputs,
+                                   ended_at=utcnow())
+            records.append_event(s, job_id, "stage", stage=stage.name, status=job.status.value,
+                                 progress=job.progress, message=f"{stage.name} finished",
                                  payload={"state": "finished"})
+            if stage.approval:
+                outcome = self._open_gate(s, job, stage.name)
+            elif start.index == start.count - 1:
+                outcome = self._finish(s, job)
+            else:
+                outcome = {"status": "ok", "stage": stage.name}
         self.runtime.notify()
+        return outcome
 
     def fail_stage(self, job_id: str, stage: str, code: str, message: str, will_retry: bool) -> None:
         with self.db.transaction() as s:
@@ -139,16 +153,6 @@ class ExecutionService:
         self.runtime.notify()
 
     # -- approval gates --------------------------------------------------------------
-    def open_gate(self, job_id: str, stage: str) -> None:
-        with self.db.transaction() as s:
-            job = jobs_repo.load_job(s, job_id, with_stages=False)
-            if job.status != JobStatus.RUNNING:
-                return
-            job = jobs_repo.transition(s, job_id, JobStatus.WAITING_APPROVAL, current_stage=stage,
-                                       message=f"waiting for approval of {stage}")
-            self._status_event(s, job)
-        self.runtime.notify()
-
     def gate_decision(self, job_id: str, stage: str) -> Decision:
         """Read the gate's state from the tables (the message that woke us is only a nudge)."""
         with self.db.read() as s:

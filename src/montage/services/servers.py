@@ -35,7 +35,7 @@ log = logging.getLogger("montage.servers")
 class QueuePort(Protocol):
     """The engine's per-server queues."""
 
-    def ensure(self, name: str, batch_size: int) -> None: ...
+    def ensure(self, name: str, batch_size: int, *, update: bool = True) -> None: ...
     def drop(self, name: str) -> None: ...
 
 
@@ -156,9 +156,11 @@ class ServerService:
         return len(mine)
 
     def sync_queues(self) -> None:
-        """Make sure every server's queue exists with its batch_size (after a fresh system db)."""
+        """Create the servers' queues missing from the system database (after a fresh one). An
+        existing queue is left as it is: a change made meanwhile must not be undone by this
+        older read."""
         for server in self.list_servers(limit=10_000):
-            self.queues.ensure(server.name, server.batch_size)
+            self.queues.ensure(server.name, server.batch_size, update=False)
 
     # -- handing a server to a batch ------------------------------------------------------------
     def claim(self, server: Server, task_id: str) -> bool:

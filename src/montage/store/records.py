@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.orm import Session
 
 from montage.domain.jobs import Approval, Artifact, JobEvent
@@ -14,9 +14,26 @@ from montage.store.jobs import utcnow
 from montage.store.models import ApprovalRow, ArtifactRow, EventRow, WorkerRow
 
 # Event ids must become visible in id order, or a reader tailing ``id > last`` could skip a
-# row that commits after a larger id. PostgreSQL: serialise event inserts with a
-# transaction-scoped advisory lock. SQLite: writers are serialised already.
+# row that commits after a larger id. SQLite: writers are serialised already. PostgreSQL: a
+# transaction's events are held back and inserted just before it commits, under a
+# transaction-scoped advisory lock, so the lock covers only the insert and the commit rather
+# than the whole transaction (all job writes would queue on it otherwise).
 _EVENT_LOCK_ID = 7_270_002
+_PENDING = "montage.pending_events"
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_pending_events(session: Session) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.execute(text(f"SELECT pg_advisory_xact_lock({_EVENT_LOCK_ID})"))
+        session.add_all(rows)
+        session.flush()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_events(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def event_from_row(row: EventRow) -> JobEvent:
@@ -38,12 +55,12 @@ def append_event(
     payload: dict[str, Any] | None = None,
 ) -> None:
     """Add one event to the job's stream, in the caller's transaction."""
+    row = EventRow(job_id=job_id, kind=kind, stage=stage, status=status, progress=progress, message=message,
+                   payload=payload or {}, created_at=utcnow())
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"SELECT pg_advisory_xact_lock({_EVENT_LOCK_ID})"))
-    session.add(EventRow(
-        job_id=job_id, kind=kind, stage=stage, status=status, progress=progress, message=message,
-        payload=payload or {}, created_at=utcnow(),
-    ))
+        session.info.setdefault(_PENDING, []).append(row)
+    else:
+        session.add(row)
 
 
 def events_after(session: Session, job_id: str, after_id: int, limit: int = 1000) -> list[JobEvent]:
