@@ -62,12 +62,13 @@ def list_keys(data_dir: DataDirOpt = None, database_url: DbOpt = None) -> None:
         found = keys.list()
     table = Table()
     table.add_column("id", no_wrap=True, min_width=20)  # whole, or it cannot be pasted into `keys revoke`
-    for title in ("name", "scope", "prefix", "created", "expires", "revoked"):
+    for title in ("name", "scope", "prefix", "created", "expires", "revoked", "last used"):
         table.add_column(title)
     for key in found:
         table.add_row(key.id, key.name, key.scope.word, key.prefix + "…", _day(key.created_at),
                       _day(key.expires_at) if key.expires_at else "never",
-                      _day(key.revoked_at) if key.revoked_at else "")
+                      _day(key.revoked_at) if key.revoked_at else "",
+                      _day(key.last_used_at) if key.last_used_at else "")
     console.print(table)
 
 

@@ -142,6 +142,8 @@ def test_revoked_and_expired_keys_stop_working(served: tuple[FastAPI, TestClient
     assert client.get("/api/v1/jobs", headers=bearer(expired.secret)).status_code == 401
     listed = client.get("/api/v1/keys", headers=bearer(keys["admin"])).json()["keys"]
     assert {k["id"] for k in listed} >= {fresh.key.id, expired.key.id}
+    used = {k["id"]: k["last_used_at"] for k in listed}
+    assert used[fresh.key.id] is not None and used[expired.key.id] is None  # an expired key is not "used"
     assert all("key" not in k and "secret_hash" not in k for k in listed)
 
 

@@ -31,7 +31,7 @@ def key_service(request: Request) -> KeyService:
 def key_body(key: ApiKey) -> dict[str, Any]:
     return {"id": key.id, "name": key.name, "scope": key.scope.word, "prefix": key.prefix,
             "created_at": iso(key.created_at), "expires_at": iso(key.expires_at),
-            "revoked_at": iso(key.revoked_at)}
+            "revoked_at": iso(key.revoked_at), "last_used_at": iso(key.last_used_at)}
 
 
 @router.get("", summary="Every API key (never their secrets)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import threading
@@ -27,6 +28,7 @@ from montage.store import keys as keys_repo
 from montage.store.access_models import ApiKeyRow
 from montage.store.jobs import utcnow
 
+log = logging.getLogger("montage.auth")
 KEY_PREFIX = "mtg_"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -101,6 +103,15 @@ class KeyService:
         self._forget()
         return key
 
+    def _touch(self, key_id: str) -> None:
+        """``last_used_at``, written when a key is read from the database: at most once per
+        ``auth_cache_s`` per process, never on the cached hot path."""
+        try:
+            with self.db.transaction() as s:
+                keys_repo.touch(s, key_id, utcnow())
+        except Exception:  # a busy database must not turn a valid key away
+            log.debug("could not record the use of key %s", key_id, exc_info=True)
+
     def _forget(self) -> None:
         with self._lock:
             self._known.clear()
@@ -161,6 +172,8 @@ class KeyService:
                 return None
         with self.db.read() as s:
             found = keys_repo.by_hash(s, digest)
+        if found is not None and found[0].active(utcnow()):
+            self._touch(found[0].id)
         with self._lock:
             if found is None:
                 if len(self._unknown) >= _NEGATIVE_CACHE:

@@ -50,3 +50,9 @@ def revoke(s: Session, key_id: str, now: datetime) -> ApiKey:
 def count_unrevoked(s: Session) -> int:
     """Keys not revoked (expired ones count: a server whose keys all expired stays closed)."""
     return s.scalar(select(func.count()).select_from(ApiKeyRow).where(ApiKeyRow.revoked_at.is_(None))) or 0
+
+
+def touch(s: Session, key_id: str, now: datetime) -> None:
+    """Record that the key was used (callers do it at most once per cache period)."""
+    s.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(last_used_at=now)
+              .execution_options(synchronize_session=False))

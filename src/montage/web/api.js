@@ -76,7 +76,13 @@ export async function api(method, path, body, headers = {}) {
   } catch {
     data = text;
   }
-  if (!res.ok) throw readError(res.status, data);
+  if (!res.ok) {
+    const error = readError(res.status, data);
+    if (res.status === 401) {  // keys are on: say where the dashboard takes one
+      error.message = `${error.message} — this server needs an API key: use the "API key" button in the menu.`;
+    }
+    throw error;
+  }
   return data;
 }
 
