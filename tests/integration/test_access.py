@@ -215,6 +215,8 @@ def test_signed_links_work_without_a_key_until_they_expire(served: tuple[FastAPI
     assert client.get(other_file).status_code == 403  # a signature is for one path only
     stale, _ = app.state.gate.links.sign(job_id, "clip.mp4", 60, now=time.time() - 3600)
     assert client.get(stale).status_code == 403
+    assert client.get(stale, headers=bearer(keys["write"])).status_code == 200  # the owner's key still reads it
+    assert client.get(stale, headers=bearer(keys["other"])).status_code == 404  # another key's does not
     refused = client.get(f"/api/v1/jobs/{job_id}/asset-link", params={"path": "clip.mp4"},
                          headers=bearer(keys["other"]))
     assert refused.status_code == 404

@@ -143,12 +143,13 @@ class Authenticate:
         path, method = scope["path"], scope["method"]
         if await gate.is_open():
             return access.ANONYMOUS, None
+        token = bearer_token(scope)
         if path.startswith("/assets/") and b"signature=" in scope.get("query_string", b""):
             query = parse_qs(scope["query_string"].decode("latin-1"))
             if gate.links.valid(path, _first(query, "expires"), _first(query, "signature")):
                 return SIGNED_LINK, None
-            return None, (403, "INVALID_LINK", "this link is invalid or has expired", {}, None)
-        token = bearer_token(scope)
+            if token is None:  # with a key, a stale link still works for the key's own files
+                return None, (403, "INVALID_LINK", "this link is invalid or has expired", {}, None)
         if token is None:
             return None, _unauthorized("MISSING_API_KEY", "an API key is required: Authorization: Bearer <key>")
         principal = gate.keys.authenticate_cached(token)
