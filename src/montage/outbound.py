@@ -116,6 +116,20 @@ def check_url(url: str, policy: Policy | None = None) -> str:
     return url
 
 
+def check_literal(url: str, policy: Policy | None = None) -> str:
+    """``url``, refused at once if its host is an address the policy refuses; a name is left for
+    the call to resolve (where a server is registered, its name may not resolve yet)."""
+    _, host, _ = check_scheme(url)
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return url
+    reason = address_refusal(ip, policy or _policy)
+    if reason is not None:
+        raise UrlRefused(f"{host} may not be called: {reason}", field="url", host=host)
+    return url
+
+
 class GuardedTransport(httpx.BaseTransport):
     """An httpx transport that checks every request (redirects too) against the policy and
     connects to the address it checked, keeping the Host header and TLS server name."""

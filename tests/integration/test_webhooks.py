@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from montage import outbound
 from montage.webhooks import verify
 from tests.support.inprocess import running_app
 from tests.support.waiting import wait_for
@@ -110,3 +111,16 @@ def test_unknown_event_types_are_refused(served: tuple[FastAPI, TestClient], rec
     response = client.post("/api/v1/jobs", json={"pipeline": "noop", "webhook_url": receiver.url,
                                                  "webhook_events": ["bogus"]})
     assert response.status_code == 422 and "webhook_events" in json.dumps(response.json())
+
+
+def test_private_receivers_are_refused_when_the_setting_says_so(served: tuple[FastAPI, TestClient],
+                                                                receiver: WebhookReceiver) -> None:
+    _, client = served
+    outbound.configure(allow_private=False)
+    try:
+        refused = client.post("/api/v1/jobs", json={"pipeline": "noop", "webhook_url": receiver.url})
+    finally:
+        outbound.configure(allow_private=True)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"]["field"] == "webhook_url"
+    assert submit(client, webhook_url=receiver.url, webhook_events=["failed"])["id"]

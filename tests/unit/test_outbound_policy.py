@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from montage.errors import UrlRefused
-from montage.outbound import Policy, address_refusal, check_scheme, resolve
+from montage.outbound import Policy, address_refusal, check_literal, check_scheme, resolve
 
 ALWAYS = ["169.254.169.254", "169.254.0.1", "fe80::1", "fd00:ec2::254", "::ffff:169.254.169.254",
           "100.100.100.200", "0.0.0.0", "::", "224.0.0.1", "ff02::1", "240.0.0.1"]
@@ -45,3 +45,14 @@ def test_literal_addresses_are_checked_without_dns() -> None:
     assert str(resolve("127.0.0.1", 80, Policy(allow_private=True))) == "127.0.0.1"
     with pytest.raises(UrlRefused):
         resolve("[fd00:ec2::254]", 80, Policy(allow_private=True))
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254:8188", "http://[fd00:ec2::254]/", "https://0.0.0.0:443"])
+def test_a_literal_refused_address_is_refused_without_dns(url: str) -> None:
+    with pytest.raises(UrlRefused):
+        check_literal(url, Policy(allow_private=True))
+
+
+def test_names_and_allowed_literals_pass_without_dns() -> None:
+    assert check_literal("http://gpu-7.internal:8188", Policy(allow_private=False))
+    assert check_literal("http://10.0.0.5:8188", Policy(allow_private=True))
