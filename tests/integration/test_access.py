@@ -391,7 +391,7 @@ def test_an_upload_without_a_length_is_cut_off_at_the_limit(served: tuple[FastAP
 def test_a_processing_server_at_a_metadata_address_is_refused(served: tuple[FastAPI, TestClient],
                                                               keys: dict[str, str]) -> None:
     _, client = served
-    response = client.post("/servers/register", json={"name": "meta", "url": "http://169.254.169.254", "type": "comfyui"},
-                           headers=bearer(keys["admin"]))
+    body = {"name": "meta", "url": "http://169.254.169.254", "type": "comfyui"}
+    response = client.post("/servers/register", json=body, headers=bearer(keys["admin"]))
     assert response.status_code == 400, response.text
     assert "169.254.169.254" in json.dumps(response.json()["detail"])
