@@ -14,10 +14,13 @@ from dbos import DBOS, DBOSConfig, Queue, SetEnqueueOptions, SetWorkflowID
 from montage.domain.jobs import Job
 from montage.engine import state
 from montage.engine.server_monitor import ServerMonitor
+from montage.engine.webhooks import QUEUE as WEBHOOK_QUEUE
+from montage.engine.webhooks import WebhookDispatcher
 from montage.pipelines import all_pipelines
 from montage.services.execution import ExecutionService
 from montage.services.runtime import Runtime
 from montage.services.stage_services import StageServices
+from montage.services.webhooks import WebhookService
 from montage.store import records
 from montage.store.db import make_system_sqlite_engine
 
@@ -38,6 +41,7 @@ class Engine:
         self.executor_id = self.settings.resolved_executor_id(role)
         self.execution = ExecutionService(runtime)
         self.stage_services = StageServices(runtime, self)
+        self.webhooks = WebhookService(runtime)
         self.running: set[str] = set()
         self._queues: dict[str, Queue] = {}  # registered at launch; a server's queue is looked up
         self._stop = threading.Event()
@@ -45,6 +49,7 @@ class Engine:
 
     # -- lifecycle -------------------------------------------------------------------
     def launch(self) -> None:
+        import montage.engine.webhooks
         import montage.engine.workflow  # noqa: F401  (registers the workflow with DBOS)
 
         config: DBOSConfig = {
@@ -67,10 +72,12 @@ class Engine:
             self._heartbeat = threading.Thread(target=self._beat, name="montage-heartbeat", daemon=True)
             self._heartbeat.start()
             ServerMonitor(self.runtime, self, self._stop).start()  # probes processing servers
+            WebhookDispatcher(self.runtime, self.webhooks, self._stop).start()  # job events → webhooks
 
     def _register_queues(self) -> None:
         fast = {DEFAULT_QUEUE, *self.settings.queue_concurrency}
-        for name in sorted(fast | {p.queue for p in all_pipelines()}):
+        # webhook deliveries wait on backoff anyway: their queue polls slowly too
+        for name in sorted(fast | {WEBHOOK_QUEUE, *(p.queue for p in all_pipelines())}):
             # Every queue costs each executor a transaction per poll: only the queues of short
             # jobs poll fast, the pipelines' queues of long work (media, batch runs) slowly.
             self._queues[name] = DBOS.register_queue(
