@@ -51,7 +51,7 @@ from montage.generators.builtin.video.words import read_brief  # noqa: E402
 PROMPTS = ["a city street at night in heavy rain, camera pans right",
            "snowy mountains at dawn, zoom in",
            "misty forest, tracking shot"]
-TOKEN = "bench-token"
+TOKEN = "bench-token"  # the bench server has no API keys (dev mode on loopback): the header is not checked
 
 
 def pct(values: list[float], q: float) -> float:
@@ -243,8 +243,7 @@ def _start_tasks(url: str, tasks: int) -> tuple[list[str], list[str]]:
 def bench_poll(tasks: int, pollers: int, interval: float, seconds: float, processes: int,
                tmp: Path) -> dict[str, Any]:
     with FakeVideoUpstream() as upstream:
-        env = {"MONTAGE_VIDEO_API_TOKENS": json.dumps([TOKEN]),
-               "MONTAGE_VIDEO_UPSTREAM_MODELS": json.dumps({"jimeng-video-3.0": upstream.provider(
+        env = {"MONTAGE_VIDEO_UPSTREAM_MODELS": json.dumps({"jimeng-video-3.0": upstream.provider(
                    poll_interval_s=2.0, max_poll_interval_s=2.0)}),
                "MONTAGE_WORKER_CONCURRENCY": str(tasks + 8),
                "MONTAGE_QUEUE_POLLING_INTERVAL_S": "0.05"}  # the default (the test harness uses 0.02)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from montage.cli_keys import keys_app, keys_configured
 from montage.client import ApiError, MontageClient
 from montage.settings import Settings
 
@@ -24,6 +25,7 @@ jobs_app = typer.Typer(help="List and inspect jobs.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 console = Console()
 err = Console(stderr=True)
 
@@ -38,7 +40,8 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _client(server: str) -> MontageClient:
-    return MontageClient(server)
+    """A client of ``server``, with the API key in MONTAGE_API_KEY if there is one."""
+    return MontageClient(server, token=os.environ.get("MONTAGE_API_KEY") or None)
 
 
 def _fail(exc: ApiError) -> None:
@@ -56,15 +59,23 @@ def serve(
     data_dir: DataDirOpt = None,
     database_url: DbOpt = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="API only; executors run elsewhere.")] = False,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Allow serving a non-loopback address with "
+                                           "no API keys (everyone may do everything).")] = False,
 ) -> None:
     """Run the API (and, unless --no-worker, an executor) in this process."""
     import uvicorn
 
     from montage.api.app import create_app
+    from montage.api.auth import is_loopback
 
     settings = _settings(host=host, port=port, data_dir=data_dir, database_url=database_url,
-                         run_worker=False if no_worker else None)
+                         run_worker=False if no_worker else None, insecure=insecure or None)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not is_loopback(settings.host) and not settings.insecure and not keys_configured(settings):
+        err.print(f"[red]refusing to serve {settings.host} with no API keys[/red]: anyone who reaches it could "
+                  "do anything. Create a key first (`montage keys create --name admin --scope admin`), serve "
+                  "on 127.0.0.1, or pass --insecure to accept that.")
+        raise typer.Exit(2)
     url = f"http://{settings.host}:{settings.port}"
     err.print(f"montage serving on [bold]{url}[/bold]  (API docs {url}/docs, dashboard {url}/ui)")
     err.print(f"data in {settings.data_dir}; database {settings.masked()['app_database_url']}")

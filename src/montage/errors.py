@@ -197,3 +197,44 @@ class PathNotAllowed(ValidationFailed):
     """The path is outside the allowed folders."""
 
     code = "PATH_NOT_ALLOWED"
+
+
+# -- access, limits and outbound calls (issue 9) -----------------------------------------------------
+
+
+class Unauthorized(MontageError):
+    """A valid API key is required (Authorization: Bearer <key>)."""
+
+    code = "UNAUTHORIZED"
+
+
+class Forbidden(MontageError):
+    """This API key's scope does not allow this request."""
+
+    code = "FORBIDDEN"
+
+
+class KeyNotFound(NotFound):
+    """API key not found."""
+
+    code = "KEY_NOT_FOUND"
+
+
+class TooManyRequests(MontageError):
+    """Too many requests; slow down.
+
+    ``retry_after_s`` says when to try again (the ``Retry-After`` header).
+    """
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str | None = None, *, retry_after_s: float = 1.0, code: str | None = None,
+                 **details: Any) -> None:
+        super().__init__(message, code=code, retry_after_s=retry_after_s, **details)
+        self.retry_after_s = retry_after_s
+
+
+class UrlRefused(ValidationFailed):
+    """This URL is not allowed (scheme, or an address montage must not call)."""
+
+    code = "URL_REFUSED"

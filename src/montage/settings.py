@@ -94,10 +94,6 @@ class Settings(BaseSettings):
     tts_api_key: SecretStr | None = Field(None, description="API key for the speech endpoint.")
     tts_model: str = Field("tts-1", description="Speech model name.")
     tts_voice: str = Field("alloy", description="Speech voice.")
-    video_api_tokens: list[SecretStr] = Field(
-        default_factory=list, description="Bearer tokens the async video API (/v1/videos/…) accepts, JSON list. "
-        "Empty: that API answers 503 until tokens are set.",
-    )
     video_upstream_models: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Upstream video models: model name → provider config, JSON "
         "(see docs/videos-api.md). Header values may name env vars as ${NAME}.",
@@ -127,6 +123,49 @@ class Settings(BaseSettings):
         1.0, gt=0, description="Delay before a task's first retry; doubles each retry (at most 30 s).",
     )
     max_document_bytes: int = Field(100 * 1024 * 1024, ge=1, description="Largest file a task may process.")
+
+    # -- access and limits (docs/auth.md) --------------------------------------------------------
+    insecure: bool = Field(
+        False, description="Serve with no API keys on a non-loopback address (`montage serve --insecure`). "
+        "Without it such a server refuses to start; on a loopback address no keys means open (dev mode).",
+    )
+    metrics_public: bool = Field(False, description="Answer /metrics without an API key (for a scraper).")
+    auth_cache_s: float = Field(
+        5.0, gt=0, le=300, description="How long a process trusts what it read about a key (a revocation made "
+        "by another process takes effect within this time; by this one, at once).",
+    )
+    asset_link_secret: SecretStr | None = Field(
+        None, description="HMAC secret of signed /assets links. Default: generated once in "
+        "<data-dir>/secrets/asset-links (give the same value to every replica not sharing the data dir).",
+    )
+    asset_link_ttl_s: float = Field(3600.0, gt=0, le=30 * 24 * 3600.0,
+                                    description="Lifetime of a signed /assets link when the request names none.")
+    rate_limit_per_s: float = Field(
+        50.0, ge=0, description="Requests a second one API key may make on average (per process; 0: no limit). "
+        "Over it: 429 with Retry-After.",
+    )
+    rate_limit_burst: int = Field(200, ge=1, description="Requests one API key may make at once above its rate.")
+    max_streams_per_key: int = Field(16, ge=1, description="Event streams (SSE) one API key may hold open at once.")
+    max_queued_jobs_per_key: int = Field(
+        10_000, ge=1, description="Jobs one API key may have waiting in the queue; beyond it submissions get 429.",
+    )
+    # -- outbound calls and webhooks ---------------------------------------------------------------
+    outbound_allow_private: bool = Field(
+        True, description="Let montage call loopback and private addresses (on-prem GPU servers, webhooks on "
+        "the LAN). Link-local and cloud metadata addresses are refused whatever this says.",
+    )
+    webhook_secrets: list[SecretStr] = Field(
+        default_factory=list, description="Standard Webhooks signing secrets (whsec_<base64>), JSON list; every one "
+        "signs each delivery, so a receiver can rotate. Default: one generated in <data-dir>/secrets/webhooks.",
+    )
+    webhook_max_attempts: int = Field(8, ge=1, le=50, description="Attempts per webhook delivery before it fails.")
+    webhook_backoff_s: float = Field(
+        1.0, gt=0, description="Wait before a webhook's second attempt; doubles each attempt (at most 10 minutes).",
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Timeout of one webhook POST.")
+    webhook_poll_interval_s: float = Field(
+        0.25, gt=0, description="How often an executor looks for job events to deliver to webhooks.",
+    )
 
     @field_validator("data_dir")
     @classmethod

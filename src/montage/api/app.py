@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from montage import __version__
@@ -17,6 +17,7 @@ from montage.api import (
     batch,
     core,
     health,
+    keys,
     media,
     metrics,
     rematrix,
@@ -27,8 +28,9 @@ from montage.api import (
     videos,
     workflows,
 )
+from montage.api.auth import Authenticate, open_gate
 from montage.api.deps import Services
-from montage.api.errors import install_error_handlers
+from montage.api.errors import error_response, install_error_handlers
 from montage.api.registry import install_error_shape, open_registry
 from montage.api.task_deps import TaskServices
 from montage.engine.probes import dbos_queues
@@ -44,10 +46,11 @@ log = logging.getLogger("montage.api")
 
 
 class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, counting as they stream in."""
+    """Refuse request bodies over ``limit`` bytes with 413, counting as they stream in (uploads are
+    spooled to temporary files as they arrive, so this is also the hard cap on an upload)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, owner: FastAPI) -> None:
+        self.app, self.limit, self.owner = app, limit, owner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,9 +76,9 @@ class BodyLimit:
             await self._too_large(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = {"error": {"code": "PAYLOAD_TOO_LARGE", "message": f"request body over {self.limit} bytes",
-                          "details": {"limit": self.limit}}}
-        await JSONResponse(body, status_code=413)(scope, receive, send)
+        response = error_response(self.owner, scope["path"], 413, "PAYLOAD_TOO_LARGE",
+                                  f"request body over {self.limit} bytes", {"limit": self.limit})
+        await response(scope, receive, send)
 
 
 class _TooLarge(Exception):
@@ -99,6 +102,7 @@ def create_app(settings: Settings, *, executes: bool | None = None) -> FastAPI:
         app.state.task_services = TaskServices.build(app.state.services)
         app.state.health = HealthService(runtime, lambda: dbos_queues(settings))
         app.state.engine = engine
+        app.state.gate = await asyncio.to_thread(open_gate, runtime)
         log.info("montage %s ready (%s, worker=%s)", __version__, settings.app_database_url.split(":")[0],
                  run_worker)
         try:
@@ -112,6 +116,7 @@ def create_app(settings: Settings, *, executes: bool | None = None) -> FastAPI:
                   description="Durable generative-media jobs: five API contracts on one core.")
     install_error_handlers(app)
     app.include_router(core.router)
+    app.include_router(keys.router)
     app.include_router(assets.router)
     app.include_router(rematrix.router)
     app.include_router(media.router)
@@ -135,6 +140,7 @@ def create_app(settings: Settings, *, executes: bool | None = None) -> FastAPI:
     def root() -> RedirectResponse:
         return RedirectResponse("/ui")
 
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(Authenticate, owner=app)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, owner=app)  # type: ignore[arg-type]
     return app
 

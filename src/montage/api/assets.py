@@ -1,5 +1,7 @@
 """Artifact files at ``/assets/{job_id}/…``: right MIME type, Range support, nothing outside.
 
+With API keys on, a file is served to the key that owns its job (or an admin key), or to anyone
+holding a signed link from ``GET /api/v1/jobs/{job_id}/asset-link`` (checked by ``api/auth.py``).
 Local store: the file itself. S3 store: streamed from the bucket (Range passed through) or a
 307 redirect to a presigned URL, as ``MONTAGE_S3_SERVE`` says; the URL is the same either way.
 """
@@ -7,8 +9,9 @@ Local store: the file itself. S3 store: streamed from the bucket (Range passed t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from montage.api.deps import services
@@ -21,8 +24,12 @@ router = APIRouter(tags=["assets"])
 
 @router.get("/assets/{job_id}/{path:path}", summary="A file a job produced (supports Range)")
 def get_asset(job_id: str, path: str, request: Request) -> Response:
-    runtime = services(request).runtime
-    target = runtime.assets.locate(job_id, path)
+    svc = services(request)
+    try:  # only a job's folder is served (not a stray one) and another key's job is not found
+        svc.jobs.get(job_id)
+    except NotFound:
+        raise NotFound("asset not found", job_id=job_id, path=path) from None
+    target = svc.runtime.assets.locate(job_id, path)
     if target is None:
         raise NotFound("asset not found", job_id=job_id, path=path)
     headers = {"Cache-Control": "no-cache"} if path == MANIFEST else {}
@@ -43,3 +50,17 @@ def _remote(request: Request, asset: RemoteAsset, path: str, headers: dict[str, 
     body = store.read(asset, request.headers.get("range"))
     return StreamingResponse(body.chunks, status_code=body.status, media_type=guess_mime(path),
                              headers={**body.headers, **headers})
+
+
+@router.get("/api/v1/jobs/{job_id}/asset-link", tags=["core"],
+            summary="A signed, expiring URL of one of the job's files (works without an API key)")
+def asset_link(job_id: str, request: Request,
+               path: Annotated[str, Query(min_length=1, max_length=1000, description="File inside the job's folder.")],
+               ttl_s: Annotated[float | None, Query(gt=0, le=2_592_000, description="Lifetime in seconds.")] = None,
+               ) -> dict[str, Any]:
+    svc = services(request)
+    svc.jobs.get(job_id)
+    if svc.runtime.assets.locate(job_id, path) is None:
+        raise NotFound("asset not found", job_id=job_id, path=path)
+    url, expires = request.app.state.gate.links.sign(job_id, path, ttl_s)
+    return {"url": url, "expires_at": expires}

@@ -12,8 +12,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from montage.api.deps import services
 from montage.api.sse import event_stream, last_event_id
 from montage.domain.jobs import Approval, Artifact, Job, JobEvent, JobStatus
+from montage.domain.webhooks import Delivery
 from montage.errors import ValidationFailed
 from montage.services.jobs import SubmitJob
+from montage.services.webhooks import WebhookService
 
 router = APIRouter(prefix="/api/v1", tags=["core"])
 
@@ -29,6 +31,12 @@ class SubmitRequest(BaseModel):
     timeout_s: float | None = Field(None, gt=0, le=2_592_000, description="Fail with TIMEOUT after this.")
     start: bool = Field(True, description="False: create the job but leave it CREATED until /start.")
     queue: str | None = Field(None, description="Queue to run on (default: the pipeline's); see settings.")
+    webhook_url: str | None = Field(None, max_length=2000, description="POST the job's events here, signed per "
+                                    "Standard Webhooks (docs/auth.md#webhooks).")
+    webhook_events: list[WebhookEvent] | None = Field(None, description="Which events to send; default: all.")
+
+
+WebhookEvent = Literal["start", "stage", "asset", "approval", "completed", "failed"]
 
 
 class ApproveRequest(BaseModel):
@@ -96,7 +104,8 @@ def submit_job(
     job, created = services(request).jobs.submit(SubmitJob(
         pipeline=body.pipeline, input=body.input, options=body.options, priority=body.priority,
         schedule_for=body.schedule_for, timeout_s=body.timeout_s, idempotency_key=idempotency_key,
-        start=body.start, queue=body.queue,
+        start=body.start, queue=body.queue, webhook_url=body.webhook_url,
+        webhook_events=tuple(body.webhook_events) if body.webhook_events else None,
     ))
     if not created:
         response.status_code = 200
@@ -147,7 +156,7 @@ async def job_events(job_id: str, request: Request, last_event_id_q: Annotated[
         return svc.jobs.get(job_id).status.terminal
 
     return event_stream(svc.hub, job_id, last_event_id(request, last_event_id_q),
-                        lambda e: (e.kind, event_body(e)), ended)
+                        lambda e: (e.kind, event_body(e)), ended, request)
 
 
 @router.post("/jobs/{job_id}/start", summary="Start a job created with start=false")
@@ -173,6 +182,20 @@ def cancel_job(job_id: str, request: Request) -> dict[str, Any]:
 @router.post("/jobs/{job_id}/retry", summary="Run a FAILED or CANCELED job again from the stage that stopped")
 def retry_job(job_id: str, request: Request) -> dict[str, Any]:
     return job_body(services(request).jobs.retry(job_id))
+
+
+@router.get("/jobs/{job_id}/webhooks", summary="The job's webhook and every delivery with its last answer")
+def job_webhooks(job_id: str, request: Request) -> dict[str, Any]:
+    hook, deliveries = WebhookService(services(request).runtime).of_job(job_id)
+    return {"webhook": {"url": hook.url, "events": list(hook.events)} if hook else None,
+            "deliveries": [delivery_body(d) for d in deliveries]}
+
+
+def delivery_body(d: Delivery) -> dict[str, Any]:
+    return {"id": d.id, "event_id": d.event_id, "type": d.event_type, "status": d.status.value,
+            "attempts": d.attempts, "response_status": d.response_status, "response_body": d.response_body,
+            "error": d.error, "created_at": iso(d.created_at), "updated_at": iso(d.updated_at),
+            "delivered_at": iso(d.delivered_at)}
 
 
 @router.get("/pipelines", summary="Pipelines jobs can run")

@@ -6,6 +6,7 @@ Each facade registers its body shape for its path prefixes; the core shape is
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,9 @@ STATUS: dict[type[errors.MontageError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.QueueFull: 503,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.TooManyRequests: 429,
     errors.ServiceUnavailable: 503,
 }
 
@@ -57,14 +61,23 @@ def status_of(exc: errors.MontageError) -> int:
     return 500
 
 
-def _respond(request: Request, status: int, code: str, message: str, details: dict[str, Any]) -> JSONResponse:
-    shapes: ErrorShapes = request.app.state.error_shapes
-    body = shapes.for_path(request.url.path)(status, code, message, details)
-    headers = {"Retry-After": "5"} if status == 503 else None
+def _respond(request: Request, status: int, code: str, message: str, details: dict[str, Any],
+             headers: dict[str, str] | None = None) -> JSONResponse:
+    return error_response(request.app, request.url.path, status, code, message, details, headers)
+
+
+def error_response(app: FastAPI, path: str, status: int, code: str, message: str, details: dict[str, Any],
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error in the body shape of the contract that serves ``path`` (also for middleware)."""
+    shapes: ErrorShapes = app.state.error_shapes
+    body = shapes.for_path(path)(status, code, message, details)
+    if status == 503 and headers is None:
+        headers = {"Retry-After": "5"}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 401: "UNAUTHORIZED"}
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 401: "UNAUTHORIZED",
+               403: "FORBIDDEN", 429: "RATE_LIMITED"}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -72,7 +85,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(errors.MontageError)
     async def _montage(request: Request, exc: errors.MontageError) -> JSONResponse:
-        return _respond(request, status_of(exc), exc.code, exc.message, _jsonable(exc.details))
+        headers = None
+        if isinstance(exc, errors.TooManyRequests):
+            headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+        return _respond(request, status_of(exc), exc.code, exc.message, _jsonable(exc.details), headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

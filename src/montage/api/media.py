@@ -116,7 +116,7 @@ async def job_events(job_id: str, request: Request) -> Response:
     def ended() -> bool:
         return svc.jobs.get(job_id).status.terminal
 
-    return event_stream(svc.hub, job_id, last_event_id(request), media_event, ended)
+    return event_stream(svc.hub, job_id, last_event_id(request), media_event, ended, request)
 
 
 def media_event(e: JobEvent) -> tuple[str, dict[str, Any]] | None:

@@ -170,7 +170,7 @@ async def job_events(job_id: str, request: Request) -> Response:
     def ended() -> bool:
         return svc.jobs.get(job_id).status.terminal
 
-    return event_stream(svc.hub, job_id, last_event_id(request), _event, ended)
+    return event_stream(svc.hub, job_id, last_event_id(request), _event, ended, request)
 
 
 def _event(e: JobEvent) -> tuple[str, dict[str, Any]]:

@@ -39,13 +39,15 @@ CODES = {"VALIDATION_ERROR": "INVALID_REQUEST", "UNKNOWN_PIPELINE": "INVALID_REQ
          "NOT_RETRYABLE": "TASK_NOT_RETRYABLE", "QUEUE_FULL": "QUEUE_FULL", "NOT_PROCESSING": "TASK_NOT_PROCESSING",
          "SERVICE_UNAVAILABLE": "SERVICE_UNAVAILABLE", "KB_NOT_FOUND": "KB_NOT_FOUND", "NOT_FOUND": "NOT_FOUND"}
 BY_STATUS = {400: "INVALID_REQUEST", 422: "INVALID_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
-             409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 503: "SERVICE_UNAVAILABLE", 500: "INTERNAL_ERROR"}
+             409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 503: "SERVICE_UNAVAILABLE", 500: "INTERNAL_ERROR",
+             401: "UNAUTHORIZED", 403: "FORBIDDEN", 429: "RATE_LIMITED"}
 TITLES = {"INVALID_REQUEST": "Invalid request", "TASK_NOT_FOUND": "Task not found",
           "TASK_NOT_CANCELABLE": "Task cannot be canceled", "TASK_NOT_RETRYABLE": "Task cannot be retried",
           "TASK_NOT_PROCESSING": "Task is not processing", "QUEUE_FULL": "Queue is full",
           "SERVICE_UNAVAILABLE": "Service unavailable", "KB_NOT_FOUND": "Knowledge base not found",
           "NOT_FOUND": "Not found", "METHOD_NOT_ALLOWED": "Method not allowed", "CONFLICT": "Conflict",
-          "PAYLOAD_TOO_LARGE": "Request too large", "INTERNAL_ERROR": "Internal server error"}
+          "PAYLOAD_TOO_LARGE": "Request too large", "INTERNAL_ERROR": "Internal server error",
+          "UNAUTHORIZED": "Unauthorized", "FORBIDDEN": "Forbidden", "RATE_LIMITED": "Too many requests"}
 
 
 def error_body(status: int, code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ stays live over one connection instead of one stream per row.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,10 +18,14 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import StreamingResponse
 
+from montage.api.auth import stream_slot
 from montage.api.core import event_body
 from montage.api.deps import services
 from montage.api.sse import frame
+from montage.domain import access
+from montage.errors import NotFound
 from montage.services.events import ALL_JOBS
+from montage.services.jobs import JobService
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 #: Event kinds the job list shows; log lines and assets stay on the per-job stream.
@@ -40,18 +44,47 @@ async def all_job_events(request: Request, last_event_id_q: Annotated[
     if after is None:  # a new reader starts from now, not from the first event ever written
         after = await asyncio.to_thread(hub.latest_id)
 
+    slot = stream_slot(request)
+    shows = _visibility(services(request).jobs)
+
     async def body() -> AsyncIterator[str]:
-        yield "retry: 2000\n\n"
-        async with await hub.subscribe(ALL_JOBS, after) as subscription:
-            while True:
-                event = await subscription.next(timeout=_KEEPALIVE_S)
-                if event is None:
-                    yield ": keep-alive\n\n"
-                elif event.kind in LIST_KINDS:
-                    yield frame(event.id, event.kind, event_body(event))
+        try:
+            yield "retry: 2000\n\n"
+            async with await hub.subscribe(ALL_JOBS, after) as subscription:
+                while True:
+                    event = await subscription.next(timeout=_KEEPALIVE_S)
+                    if event is None:
+                        yield ": keep-alive\n\n"
+                    elif event.kind in LIST_KINDS and await shows(event.job_id):
+                        yield frame(event.id, event.kind, event_body(event))
+        finally:
+            if slot is not None:
+                slot.release()
 
     return StreamingResponse(body(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _visibility(jobs: JobService) -> Callable[[str], Awaitable[bool]]:
+    """Whether the caller may see a job's events: always for an admin key (and the dev mode);
+    for another key, only its own jobs (looked up once per job per stream)."""
+    if access.owner_filter() is None:
+        async def everything(job_id: str) -> bool:
+            return True
+        return everything
+    seen: dict[str, bool] = {}
+
+    async def own(job_id: str) -> bool:
+        if job_id not in seen:
+            if len(seen) > 10_000:
+                seen.clear()
+            try:
+                await asyncio.to_thread(jobs.get, job_id)
+                seen[job_id] = True
+            except NotFound:
+                seen[job_id] = False
+        return seen[job_id]
+    return own
 
 
 def _resume_from(raw: str | None) -> int | None:

@@ -9,13 +9,13 @@ Core statuses map to the contract's words in :data:`STATUS`. Errors are ``{"erro
 (400s add ``field`` and ``allowed``); an unknown task — or another token's — is 404
 ``{"error": "任务不存在或已过期"}``.
 
-Every request needs ``Authorization: Bearer <token>`` with one of ``MONTAGE_VIDEO_API_TOKENS``
-(compared in constant time). With no tokens configured the API is off: 503, saying so.
+The contract's ``Authorization: Bearer <token>`` is a montage API key (``docs/auth.md``): a task
+belongs to the key that created it, and an admin key sees every task. In the open dev mode (no
+keys configured, loopback address) no token is needed.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Annotated, Any
 
@@ -23,14 +23,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 
 from montage.api.deps import services
+from montage.domain import access
 from montage.domain.jobs import Job, JobStatus
-from montage.errors import ServiceUnavailable, ValidationFailed
+from montage.errors import ValidationFailed
 from montage.generators.builtin.video.input import MAX_PICTURE_BYTES
 from montage.pipelines.videos import FAIL_PREFIX, NOTICE, video_path, work_progress
-from montage.services.videos import TaskNotFound, Upload, VideoRequest, VideoService, owner_of
+from montage.services.asset_links import AssetLinks
+from montage.services.videos import TaskNotFound, Upload, VideoRequest, VideoService
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"])
 
@@ -41,6 +42,8 @@ STATUS = {
     JobStatus.CANCELED: "failed",
 }
 NOT_FOUND = TaskNotFound.__doc__ or "任务不存在或已过期"
+#: The seed's words for a missing or wrong token (the bearer token is a montage API key).
+AUTH_WORDS = {"MISSING_API_KEY": "未提供认证令牌", "INVALID_API_KEY": "认证令牌无效"}
 WaitQuery = Annotated[float | None, Query(ge=0, description="Block up to this many seconds for the result.")]
 
 
@@ -48,6 +51,8 @@ def error_body(status: int, code: str, message: str, details: dict[str, Any]) ->
     """The contract's error shape: ``{"error": message}``; validation errors name the field and allowed values."""
     if status == 404:
         return {"error": NOT_FOUND}
+    if code in AUTH_WORDS:
+        return {"error": AUTH_WORDS[code]}
     body: dict[str, Any] = {"error": message}
     if status in (400, 422):
         body.update({k: details[k] for k in ("field", "allowed") if details.get(k) not in (None, "")})
@@ -62,22 +67,21 @@ def video_service(request: Request) -> VideoService:
     return svc
 
 
-def authorize(request: Request) -> str:
-    """The owner key of the request's bearer token; 401/503 otherwise."""
-    tokens = services(request).runtime.settings.video_api_tokens
-    if not tokens:
-        raise ServiceUnavailable("视频接口未启用: 请设置 MONTAGE_VIDEO_API_TOKENS (JSON 列表)")
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(401, "未提供认证令牌")
-    offered = token.encode()
-    matched = False
-    for known in tokens:  # every token is compared, so timing tells nothing about which matched
-        matched |= hmac.compare_digest(offered, known.get_secret_value().encode())
-    if not matched:
-        raise HTTPException(401, "认证令牌无效")
-    return owner_of(token)
+def authorize(request: Request) -> tuple[str, str | None]:
+    """(the owner a new task gets, the owner a task must have to be seen — None: any).
+
+    The bearer key was checked by ``api/auth.py``: tasks belong to that key; an admin key (and
+    the open dev mode) sees every task."""
+    principal = access.current() or access.ANONYMOUS
+    owner = f"video:{principal.key_id or 'anonymous'}"
+    return owner, (None if principal.sees_all else owner)
+
+
+def signer(request: Request) -> AssetLinks | None:
+    """The asset link signer when the caller holds a key (result URLs must work without one)."""
+    principal = access.current()
+    gate = getattr(request.app.state, "gate", None)
+    return gate.links if gate is not None and principal is not None and principal.key_id else None
 
 
 def base_url(request: Request) -> str:
@@ -85,8 +89,9 @@ def base_url(request: Request) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
-def task_body(job: Job, base: str) -> dict[str, Any]:
-    """A task as the contract shows it: fields by status, as the seed documents them."""
+def task_body(job: Job, base: str, links: AssetLinks | None = None) -> dict[str, Any]:
+    """A task as the contract shows it: fields by status, as the seed documents them. With
+    ``links`` (API keys on) the result URL is a signed, expiring link that needs no header."""
     status = STATUS[job.status]
     body: dict[str, Any] = {"task_id": job.id, "status": status}
     if status == "pending":
@@ -96,7 +101,9 @@ def task_body(job: Job, base: str) -> dict[str, Any]:
         if job.message.startswith(NOTICE):
             body["error"] = job.message[len(NOTICE):]
     elif status == "completed":
-        body.update(progress=100, result={"url": f"{base}/assets/{job.id}/{video_path(job)}"})
+        file = str(video_path(job))
+        path = links.sign(job.id, file)[0] if links else f"/assets/{job.id}/{file}"
+        body.update(progress=100, result={"url": base + path})
     else:
         body.update(_failure(job))
     return body
@@ -179,7 +186,7 @@ def _wait_seconds(body: dict[str, Any], query: float | None) -> float:
 
 @router.post("/generations", summary="Submit a video generation; answers at once with a task id")
 async def create_generation(request: Request, wait: WaitQuery = None) -> dict[str, Any]:
-    owner = authorize(request)
+    owner, _ = authorize(request)
     body, uploads = await _read_body(request)
     seconds = _wait_seconds(body, wait)
     svc = video_service(request)
@@ -187,8 +194,8 @@ async def create_generation(request: Request, wait: WaitQuery = None) -> dict[st
     created = int(job.created_at.timestamp())
     if seconds <= 0:
         return {"created": created, "task_id": job.id, "status": STATUS[job.status]}
-    job = await svc.wait(services(request).hub, owner, job.id, seconds)
-    answer = {"created": created, **task_body(job, base_url(request))}
+    job = await svc.wait(services(request).hub, None, job.id, seconds)
+    answer = {"created": created, **task_body(job, base_url(request), signer(request))}
     if answer["status"] == "completed":  # the old blocking answer's shape, for old clients
         answer["data"] = [{"url": answer["result"]["url"], "revised_prompt": job.input.get("prompt")}]
     return answer
@@ -197,17 +204,17 @@ async def create_generation(request: Request, wait: WaitQuery = None) -> dict[st
 @router.get("/tasks/{task_id}", summary="A task's status, progress, and result URL once completed",
             response_model=None)
 async def get_task(task_id: str, request: Request, wait: WaitQuery = None) -> dict[str, Any] | JSONResponse:
-    owner = authorize(request)
+    _, owner = authorize(request)
     svc = video_service(request)
     if wait:
         job = await svc.wait(services(request).hub, owner, task_id, wait)
-        return task_body(job, base_url(request))
+        return task_body(job, base_url(request), signer(request))
     job = await svc.read(owner, task_id)
-    return JSONResponse(task_body(job, base_url(request)))  # plain JSON: no encoder pass over the body
+    return JSONResponse(task_body(job, base_url(request), signer(request)))  # plain JSON: no encoder pass over the body
 
 
 @router.post("/tasks/{task_id}/cancel", summary="Stop a task that has not ended (409 if it has)")
 async def cancel_task(task_id: str, request: Request) -> dict[str, Any]:
-    owner = authorize(request)
+    _, owner = authorize(request)
     job = await run_in_threadpool(video_service(request).cancel, owner, task_id)
-    return task_body(job, base_url(request))
+    return task_body(job, base_url(request), signer(request))

@@ -196,6 +196,7 @@ class Job:
     error: JobError | None
     worker_id: str | None = None
     owner: str | None = None
+    key_id: str | None = None
     stages: tuple[StageRun, ...] = ()
 
     def stage(self, name: str) -> StageRun | None:

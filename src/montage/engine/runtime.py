@@ -18,10 +18,13 @@ from montage.domain.pipelines import label_queue
 from montage.engine import state
 from montage.engine.server_monitor import ServerMonitor
 from montage.engine.takeover import ExecutorWatch, Takeover, listened_queues, stop_dequeuing
+from montage.engine.webhooks import QUEUE as WEBHOOK_QUEUE
+from montage.engine.webhooks import WebhookDispatcher
 from montage.pipelines import all_pipelines
 from montage.services.execution import ExecutionService
 from montage.services.runtime import Runtime
 from montage.services.stage_services import StageServices
+from montage.services.webhooks import WebhookService
 from montage.store import executors as executors_repo
 from montage.store import records
 from montage.store.db import make_system_sqlite_engine
@@ -43,6 +46,7 @@ class Engine:
         self.executor_id = self.settings.resolved_executor_id(role)
         self.execution = ExecutionService(runtime)
         self.stage_services = StageServices(runtime, self)
+        self.webhooks = WebhookService(runtime)
         self.running: set[str] = set()
         self._queues: dict[str, Queue] = {}  # registered at launch; a server's queue is looked up
         self._stop = threading.Event()
@@ -54,6 +58,7 @@ class Engine:
 
     # -- lifecycle -------------------------------------------------------------------
     def launch(self) -> None:
+        import montage.engine.webhooks
         import montage.engine.workflow  # noqa: F401  (registers the workflow with DBOS)
 
         config: DBOSConfig = {
@@ -82,6 +87,7 @@ class Engine:
                                                                      beating_for=self._beating_for)
             labels = self.labels if self._filters_queues else None
             ExecutorWatch(takeover, labels, self._stop, self.settings.heartbeat_interval_s).start()
+            WebhookDispatcher(self.runtime, self.webhooks, self._stop).start()  # job events → webhooks
 
     @property
     def _filters_queues(self) -> bool:
@@ -89,8 +95,9 @@ class Engine:
         return self.executes and not self.settings.is_sqlite
 
     def _queue_names(self) -> list[str]:
-        return sorted({DEFAULT_QUEUE, *self.settings.queue_concurrency, *(p.run_queue for p in all_pipelines()),
-                       *(label_queue(label) for label in self.labels)})
+        # webhook deliveries wait on backoff anyway: their queue polls slowly too
+        return sorted({DEFAULT_QUEUE, WEBHOOK_QUEUE, *self.settings.queue_concurrency,
+                       *(p.run_queue for p in all_pipelines()), *(label_queue(label) for label in self.labels)})
 
     def _register_queues(self) -> None:
         fast = {DEFAULT_QUEUE, *self.settings.queue_concurrency}

@@ -69,7 +69,9 @@ class BatchHost:
             existing = repo.child_jobs(s, owner)
         server = plan["server_name"]
         missing = [i for i in items if str(i["index"]) not in existing]
+        key_id = self.jobs.get(parent_job_id).key_id if missing else None  # items belong to the run's API key
         requests = [SubmitJob(pipeline=ITEM_PIPELINE, facade=FACADE, owner=owner, idempotency_key=str(i["index"]),
+                              key_id=key_id,
                               queue=server_queue(server), options={"parent_id": parent_job_id},
                               timeout_s=self.settings.batch_timeout_s,
                               input={**i, "execution_id": execution_id, "server_type": plan["server_type"]})

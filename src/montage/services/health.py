@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from montage import outbound
+from montage.errors import UrlRefused
 from montage.generators.builtin.kb.embedder import local_model_available
 from montage.services.runtime import Runtime
 from montage.store import tasks as tasks_repo
@@ -120,9 +122,10 @@ class HealthService:
             return cached[1]
         started = time.perf_counter()
         try:
-            answer = httpx.get(url, timeout=2.0)
+            with httpx.Client(transport=outbound.GuardedTransport(), timeout=2.0) as client:
+                answer = client.get(url)
             detail = {"status": "healthy", "http_status": answer.status_code, "latency_ms": _ms(started)}
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, UrlRefused) as exc:
             detail = {"status": "unhealthy", "error": f"{type(exc).__name__}: {exc}"[:300]}
         with self._lock:
             self._endpoint_cache[url] = (time.monotonic(), detail)

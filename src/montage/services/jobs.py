@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from montage.domain import access
 from montage.domain.jobs import Approval, Artifact, Job, JobEvent, JobStatus, Priority, StageStatus
 from montage.domain.pipelines import PipelineSpec, RetryPolicy, StageSpec
 from montage.domain.servers import SERVER_QUEUE_PREFIX
@@ -26,19 +26,19 @@ from montage.errors import (
     NotCancelable,
     NotRetryable,
     NotWaitingApproval,
-    QueueFull,
     ServiceUnavailable,
     ValidationFailed,
     WrongStage,
 )
 from montage.pipelines import all_pipelines, get_pipeline
+from montage.services.capacity import Capacity
 from montage.services.runtime import Runtime
+from montage.services.webhooks import check_subscription
 from montage.store import jobs as jobs_repo
 from montage.store import records
+from montage.store import webhooks as webhooks_repo
 from montage.store.jobs import utcnow
 from montage.store.models import JobRow
-
-_CAPACITY_CACHE_S = 0.5
 
 
 class Dispatcher(Protocol):
@@ -63,6 +63,9 @@ class SubmitJob:
     start: bool = True  # False: the job waits in CREATED until start_job (Rematrix's PENDING)
     queue: str | None = None  # None: the pipeline's queue
     retry: RetryPolicy | None = None  # None: each stage's own; else this policy for every stage of the job
+    webhook_url: str | None = None  # POST the job's events here (signed; see services.webhooks)
+    webhook_events: tuple[str, ...] | None = None  # which event types; None: all
+    key_id: str | None = None  # the API key that owns it; None: the caller's (children take their parent's)
 
 
 def new_job_id() -> str:
@@ -84,7 +87,7 @@ class JobService:
         self.db = runtime.db
         self.settings = runtime.settings
         self.dispatcher = dispatcher
-        self._queued_seen: tuple[float, int] = (-1e9, 0)
+        self.capacity = Capacity(runtime)
 
     # -- submit ----------------------------------------------------------------------
     def submit(self, request: SubmitJob) -> tuple[Job, bool]:
@@ -94,15 +97,19 @@ class JobService:
         job_input = self._validated_input(spec, request.input)
         priority = Priority.parse(request.priority)
         timeout = self._timeout(request.timeout_s)
+        request = dataclasses.replace(request, owner=_keyed_owner(request.owner))
         if request.idempotency_key:
             existing = self._by_key(request.owner, request.idempotency_key)
             if existing is not None:
                 return existing, False
+        hook = check_subscription(request.webhook_url, request.webhook_events) if request.webhook_url else None
         row = self._new_row(spec, request, job_input, priority, timeout)
         try:
             with self.db.transaction() as s:
-                self._check_capacity(s)
+                self.capacity.check(s)
                 job = self._insert(s, row, _stages(spec, job_input, request.retry))
+                if hook is not None:
+                    webhooks_repo.subscribe(s, job.id, *hook)
         except IntegrityError:
             existing = self._by_key(request.owner, request.idempotency_key or "")
             if existing is None:
@@ -128,7 +135,7 @@ class JobService:
                 raise
             prepared.append((row, _stages(spec, job_input, request.retry)))
         with self.db.transaction() as s:
-            self._check_capacity(s, adding=len(prepared))
+            self.capacity.check(s, adding=len(prepared))
             jobs = [self._insert(s, row, stages) for row, stages in prepared]
         for job, request in zip(jobs, requests, strict=True):
             if request.start:
@@ -173,7 +180,8 @@ class JobService:
             progress=0.0, message="queued" if request.start else "created", priority=priority.value,
             queue=self._queue(spec, request.queue), attempts=1 if request.start else 0, timeout_s=timeout,
             schedule_for=request.schedule_for, idempotency_key=request.idempotency_key,
-            owner=request.owner, workflow_id=job_id if request.start else None,
+            owner=_keyed_owner(request.owner), key_id=request.key_id or access.creating_key(),
+            workflow_id=job_id if request.start else None,
             created_at=now, updated_at=now,
         )
 
@@ -187,26 +195,6 @@ class JobService:
             raise ValidationFailed(f"queue must be one of: {', '.join(known)}", field="queue", received=queue,
                                    allowed=known)
         return queue
-
-    def _check_capacity(self, s: Session, adding: int = 1) -> None:
-        """Refuse work beyond ``max_queued_jobs``. Far from the limit a count at most half a second
-        old decides (counting a deep queue in every write transaction serialised submissions);
-        near it an exact count inside the transaction does, so the limit holds exactly."""
-        limit = self.settings.max_queued_jobs
-        if self._recent_queued() + adding + max(1000, limit // 10) <= limit:
-            return
-        queued = jobs_repo.count_jobs(s, statuses=[JobStatus.QUEUED.value])
-        if queued + adding > self.settings.max_queued_jobs:
-            raise QueueFull(f"the queue is full ({queued} jobs waiting)", queued=queued,
-                            limit=self.settings.max_queued_jobs)
-
-    def _recent_queued(self) -> int:
-        seen_at, count = self._queued_seen
-        if time.monotonic() - seen_at > _CAPACITY_CACHE_S:
-            with self.db.read() as s:
-                count = jobs_repo.count_jobs(s, statuses=[JobStatus.QUEUED.value])
-            self._queued_seen = (time.monotonic(), count)
-        return count
 
     def _by_key(self, owner: str, key: str) -> Job | None:
         with self.db.read() as s:
@@ -361,6 +349,13 @@ class JobService:
             self._dispatch(job)
         self.runtime.notify()
         return self.get(job_id)
+
+
+def _keyed_owner(owner: str) -> str:
+    """The owner a job is stored under: idempotency keys are per owner, so two API keys using
+    the same Idempotency-Key get two jobs, never each other's."""
+    key_id = access.creating_key()
+    return owner if key_id is None or key_id in owner else f"{owner}@{key_id}"
 
 
 def _stages(spec: PipelineSpec, job_input: dict[str, Any], retry: RetryPolicy | None) -> list[StageSpec]:

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from montage import outbound
 from montage.assets.backends import open_asset_store
 from montage.assets.store import AssetStore
 from montage.settings import Settings
@@ -24,6 +25,7 @@ class Runtime:
     def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
         """Open the database (migrating it) and the asset store for these settings."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        outbound.configure(allow_private=settings.outbound_allow_private)
         db = Database(settings.app_database_url)
         if migrate:
             db.upgrade()

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
+from montage import outbound
 from montage.domain.servers import (
     Server,
     ServerStatus,
@@ -59,7 +60,7 @@ class ServerService:
     def register(self, new: NewServer) -> Server:
         """A new server, offline until its first probe. 400 for bad fields, 409 for a taken name."""
         name = check_name(new.name)
-        fields = {"url": check_url(new.url), "type": parse_type(new.type).value,
+        fields = {"url": checked_url(new.url), "type": parse_type(new.type).value,
                   "enabled": _flag(new.enabled, "enabled"), "batch_size": check_batch_size(new.batch_size)}
         taken = ServerNameTaken(f"a server named {name!r} is already registered", field="name", received=name)
         try:
@@ -92,7 +93,7 @@ class ServerService:
 
     def update(self, key: str | int, changes: dict[str, Any]) -> Server:
         """Change url, type, enabled or batch_size (fields absent or None stay as they are)."""
-        checks = {"url": check_url, "batch_size": check_batch_size, "enabled": lambda v: _flag(v, "enabled"),
+        checks = {"url": checked_url, "batch_size": check_batch_size, "enabled": lambda v: _flag(v, "enabled"),
                   "type": lambda v: parse_type(v).value}
         fields = {k: checks[k](v) for k, v in changes.items() if k in checks and v is not None}
         with self.db.transaction() as s:
@@ -180,3 +181,8 @@ def _flag(value: Any, field: str) -> bool:
     if not isinstance(value, bool):
         raise ValidationFailed(f"{field} must be true or false (got {value!r})", field=field, received=value)
     return value
+
+
+def checked_url(url: object) -> str:
+    """A server URL: valid http(s), and not a literal address montage must never call."""
+    return outbound.check_literal(check_url(url))

@@ -9,6 +9,7 @@ inside the allowed folders, of a supported type, readable (an encrypted PDF is r
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -202,7 +203,7 @@ class ChildTaskControl:
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         request = self.tasks.submit_request(task, idempotency_key=f"{parent_id}:{digest}",
                                             options={"parent_id": parent_id})
-        job, _ = self.jobs.submit(request)
+        job, _ = self.jobs.submit(dataclasses.replace(request, key_id=parent.key_id))  # the parent's key owns it
         return job.id
 
     def child_statuses(self, ids: Sequence[str]) -> dict[str, str]:

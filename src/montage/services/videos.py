@@ -203,7 +203,7 @@ class VideoService:
             raise ServiceUnavailable("the uploaded pictures could not be stored; try again") from exc
         return self.jobs.start(job.id)
 
-    def task(self, owner: str, task_id: str, *, fresh: bool = False) -> Job:
+    def task(self, owner: str | None, task_id: str, *, fresh: bool = False) -> Job:
         """The task's job, if ``owner`` created it; ``TaskNotFound`` otherwise.
 
         Unless ``fresh``, a read less than :data:`FRESH_S` old may answer (a task polled by many
@@ -211,14 +211,15 @@ class VideoService:
         job = None if fresh else self._recent(task_id)
         return self._owned(job if job is not None else self._load(task_id), owner)
 
-    def cached(self, owner: str, task_id: str) -> Job | None:
+    def cached(self, owner: str | None, task_id: str) -> Job | None:
         """The task from memory only (None if not there): no database, no thread."""
         job = self._recent(task_id)
         return None if job is None else self._owned(job, owner)
 
     @staticmethod
-    def _owned(job: Job, owner: str) -> Job:
-        if job.facade != FACADE or job.owner != owner:
+    def _owned(job: Job, owner: str | None) -> Job:
+        """The job if it is a video task of ``owner`` (None: of anyone)."""
+        if job.facade != FACADE or (owner is not None and job.owner != owner):
             raise TaskNotFound()
         return job
 
@@ -240,7 +241,7 @@ class VideoService:
             while len(self._reads) > _CACHE_SIZE:
                 self._reads.popitem(last=False)
 
-    async def read(self, owner: str, task_id: str) -> Job:
+    async def read(self, owner: str | None, task_id: str) -> Job:
         """:meth:`task` for the event loop: from memory when fresh; else one database read per task
         at a time, which every poll of that task arriving meanwhile shares."""
         cached = self.cached(owner, task_id)
@@ -261,14 +262,14 @@ class VideoService:
         self._remember(job)
         return job
 
-    def cancel(self, owner: str, task_id: str) -> Job:
+    def cancel(self, owner: str | None, task_id: str) -> Job:
         """Stop a task that has not ended (an upstream task is no longer followed)."""
         self.task(owner, task_id, fresh=True)
         job = self.jobs.cancel(task_id, "canceled by the client")
         self._remember(job)
         return job
 
-    async def wait(self, hub: EventHub, owner: str, task_id: str, seconds: float) -> Job:
+    async def wait(self, hub: EventHub, owner: str | None, task_id: str, seconds: float) -> Job:
         """The task once it has ended, or as it is after ``seconds`` (capped by ``video_max_wait_s``).
 
         Waiting costs no database reads per waiter: the event hub tails the events table once

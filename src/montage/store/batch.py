@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from montage.domain import access
 from montage.domain.batch import BatchExecution, BatchTask, ExecutionStatus
 from montage.errors import BatchTaskNotFound, ExecutionNotFound
-from montage.store.jobs import utcnow
+from montage.store.jobs import utcnow, visible
 from montage.store.models import JobRow, StageRow
 from montage.store.registry_models import BatchExecutionRow, BatchTaskRow
 
@@ -35,7 +36,7 @@ def task_from_row(row: BatchTaskRow, latest: BatchExecution | None) -> BatchTask
 
 def insert_task(s: Session, **fields: Any) -> BatchTask:
     now = utcnow()
-    row = BatchTaskRow(created_at=now, updated_at=now, **fields)
+    row = BatchTaskRow(created_at=now, updated_at=now, key_id=access.creating_key(), **fields)
     s.add(row)
     s.flush()
     return task_from_row(row, None)
@@ -43,13 +44,16 @@ def insert_task(s: Session, **fields: Any) -> BatchTask:
 
 def load_task(s: Session, task_id: str) -> BatchTask:
     row = s.get(BatchTaskRow, task_id)
-    if row is None:
+    if row is None or not visible(row.key_id):
         raise BatchTaskNotFound(f"task {task_id!r} not found", task_id=task_id)
     return task_from_row(row, latest_execution(s, task_id))
 
 
 def list_tasks(s: Session, *, skip: int = 0, limit: int = 100) -> list[BatchTask]:
-    rows = s.scalars(select(BatchTaskRow).order_by(BatchTaskRow.created_at.desc(), BatchTaskRow.id)
+    query = select(BatchTaskRow)
+    if (key_id := access.owner_filter()) is not None:
+        query = query.where(BatchTaskRow.key_id == key_id)
+    rows = s.scalars(query.order_by(BatchTaskRow.created_at.desc(), BatchTaskRow.id)
                      .offset(skip).limit(limit)).all()
     newest = select(func.max(BatchExecutionRow.id)).where(
         BatchExecutionRow.task_id.in_([r.id for r in rows])).group_by(BatchExecutionRow.task_id)
@@ -82,7 +86,8 @@ def insert_execution(s: Session, **fields: Any) -> BatchExecution:
 
 def load_execution(s: Session, execution_id: int) -> BatchExecution:
     row = s.get(BatchExecutionRow, execution_id)
-    if row is None:
+    task = None if row is None else s.get(BatchTaskRow, row.task_id)
+    if row is None or (task is not None and not visible(task.key_id)):
         raise ExecutionNotFound(f"execution {execution_id} not found", execution_id=execution_id)
     return execution_from_row(row)
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from montage.domain import access
 from montage.domain.jobs import (
     Job,
     JobError,
@@ -52,7 +53,8 @@ def job_from_row(row: JobRow, stages: Iterable[StageRow] = ()) -> Job:
         created_at=row.created_at, updated_at=row.updated_at, started_at=row.started_at,
         ended_at=row.ended_at, deadline_at=row.deadline_at,
         error=_error(row.error_code, row.error_message, row.error_details), worker_id=row.worker_id,
-        owner=row.owner, stages=tuple(stage_from_row(s) for s in sorted(stages, key=lambda s: s.position)),
+        owner=row.owner, key_id=row.key_id,
+        stages=tuple(stage_from_row(s) for s in sorted(stages, key=lambda s: s.position)),
     )
 
 
@@ -73,11 +75,24 @@ def insert_job(session: Session, row: JobRow, stages: Sequence[StageSpec]) -> Jo
 
 
 def load_job(session: Session, job_id: str, *, with_stages: bool = True) -> Job:
+    """The job, if the current principal may see it (another key's job is not found)."""
     row = session.get(JobRow, job_id)
-    if row is None:
+    if row is None or not visible(row.key_id):
         raise JobNotFound(job_id=job_id)
     stages = _stage_rows(session, job_id) if with_stages else []
     return job_from_row(row, stages)
+
+
+def visible(key_id: str | None) -> bool:
+    """Whether the principal of the current request may see something ``key_id`` created."""
+    principal = access.current()
+    return principal is None or principal.may_see(key_id)
+
+
+def owned(query: Any) -> Any:
+    """``query`` over jobs, limited to the current principal's own unless it sees all."""
+    key_id = access.owner_filter()
+    return query if key_id is None else query.where(JobRow.key_id == key_id)
 
 
 def _stage_rows(session: Session, job_id: str) -> Sequence[StageRow]:
@@ -108,8 +123,8 @@ def list_jobs(
     offset: int = 0,
     newest_first: bool = True,
 ) -> tuple[list[Job], int]:
-    """A page of jobs (without stages) and the total matching the filters."""
-    query = select(JobRow)
+    """A page of jobs (without stages) and the total matching the filters (the caller's own)."""
+    query = owned(select(JobRow))
     if statuses:
         query = query.where(JobRow.status.in_(list(statuses)))
     if pipeline:
@@ -164,8 +179,10 @@ def update_stage(session: Session, job_id: str, name: str, **fields: Any) -> Non
     session.expire_all()
 
 
-def count_jobs(session: Session, *, statuses: Sequence[str] = ()) -> int:
+def count_jobs(session: Session, *, statuses: Sequence[str] = (), key_id: str | None = None) -> int:
     query = select(func.count()).select_from(JobRow)
+    if key_id is not None:
+        query = query.where(JobRow.key_id == key_id)
     if statuses:
         query = query.where(JobRow.status.in_(list(statuses)))
     return session.scalar(query) or 0

@@ -69,6 +69,7 @@ class JobRow(Base):
     schedule_for: Mapped[datetime | None]
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     owner: Mapped[str] = mapped_column(String(64), default="")
+    key_id: Mapped[str | None] = mapped_column(String(32))  # the API key that created it (None: open dev mode)
     workflow_id: Mapped[str | None] = mapped_column(String(100))
     worker_id: Mapped[str | None] = mapped_column(String(200))
     error_code: Mapped[str | None] = mapped_column(String(64))
@@ -85,6 +86,7 @@ class JobRow(Base):
         Index("ix_jobs_status_created", "status", "created_at"),
         Index("ix_jobs_pipeline_created", "pipeline", "created_at"),
         Index("ix_jobs_created", "created_at"),
+        Index("ix_jobs_key_created", "key_id", "created_at"),
     )
 
 

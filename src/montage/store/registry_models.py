@@ -65,6 +65,7 @@ class BatchTaskRow(Base):
     workflow_name: Mapped[str] = mapped_column(String(200))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
     server_name: Mapped[str | None] = mapped_column(String(100))
+    key_id: Mapped[str | None] = mapped_column(String(32))  # the API key that created it
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

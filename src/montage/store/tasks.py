@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from montage.domain.jobs import Job, JobStatus, Priority
 from montage.domain.tasks import DurationHistogram, TaskCounts, WorkerFigures, WorkerState
-from montage.store.jobs import job_from_row
+from montage.store.jobs import job_from_row, owned
 from montage.store.models import JobRow, StageRow, WorkerRow
 
 FACADE = "tasks"
@@ -44,6 +44,7 @@ def duration_of(s: Session) -> ColumnElement[Any]:
 
 def _filtered(query: Any, *, kb_id: str | None = None, statuses: Sequence[str] = (),
               pipelines: Sequence[str] = (), priorities: Sequence[str] = (), facade: str | None = FACADE) -> Any:
+    query = owned(query)
     if facade:
         query = query.where(JobRow.facade == facade)
     if kb_id:

@@ -36,12 +36,28 @@ function readError(status, body) {
   return new ApiError(status, null, typeof body === 'string' && body ? body.slice(0, 500) : `HTTP ${status}`);
 }
 
+// The API key this dashboard uses when the server requires one (docs/auth.md); absent in dev mode.
+const KEY_ITEM = 'montage.apiKey';
+export const apiKey = () => localStorage.getItem(KEY_ITEM) || '';
+export function setApiKey(value) {
+  if (value) localStorage.setItem(KEY_ITEM, value.trim());
+  else localStorage.removeItem(KEY_ITEM);
+}
+
+/** `url` with the key as `access_token`, for what cannot send headers (EventSource, <img>, <video>). */
+export function withKey(url) {
+  const key = apiKey();
+  if (!key) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(key)}`;
+}
+
 /**
  * fetch + JSON. `body` may be an object (sent as JSON) or FormData. Throws ApiError
  * with the server's code and message for any answer that is not 2xx.
  */
 export async function api(method, path, body, headers = {}) {
-  const init = {method, headers: {accept: 'application/json', ...headers}};
+  const auth = apiKey() ? {authorization: `Bearer ${apiKey()}`} : {};
+  const init = {method, headers: {accept: 'application/json', ...auth, ...headers}};
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
@@ -60,7 +76,13 @@ export async function api(method, path, body, headers = {}) {
   } catch {
     data = text;
   }
-  if (!res.ok) throw readError(res.status, data);
+  if (!res.ok) {
+    const error = readError(res.status, data);
+    if (res.status === 401) {  // keys are on: say where the dashboard takes one
+      error.message = `${error.message} — this server needs an API key: use the "API key" button in the menu.`;
+    }
+    throw error;
+  }
   return data;
 }
 
@@ -73,7 +95,7 @@ export const post = (path, body, headers) => api('POST', path, body, headers);
  * sends it); `onState` hears 'live' / 'reconnecting'. Returns a function that closes it.
  */
 export function follow(url, handlers, onState = () => {}) {
-  const source = new EventSource(url);
+  const source = new EventSource(withKey(url));
   source.onopen = () => onState('live');
   source.onerror = () => onState(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
   for (const [name, handler] of Object.entries(handlers)) {

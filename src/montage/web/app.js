@@ -3,6 +3,7 @@
 // To add a page: write a module exporting `render(main, {params, query}) → cleanup?` and add
 // one line to PAGES. Pages load on first visit (dynamic import), so the first screen fetches
 // only the job list's code.
+import {apiKey, setApiKey} from './api.js';
 import {fill, h} from './dom.js';
 
 const PAGES = [
@@ -40,7 +41,12 @@ function drawNav(current) {
   const links = PAGES.filter((p) => p.nav).map((p) => h('a', {
     href: p.path, 'aria-current': p.path === current ? 'page' : false,
   }, p.nav));
-  fill(nav, links, h('a', {href: '/docs', class: 'external'}, 'API docs'));
+  const key = h('button', {type: 'button', class: 'btn small', title: 'The API key this dashboard sends',
+    onclick: () => {
+      const value = prompt('montage API key (empty: none, as in dev mode). Kept in this browser.', apiKey());
+      if (value !== null) { setApiKey(value); route(); }
+    }}, apiKey() ? 'API key ✓' : 'API key');
+  fill(nav, links, h('a', {href: '/docs', class: 'external'}, 'API docs'), key);
 }
 
 async function route() {

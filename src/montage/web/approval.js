@@ -1,6 +1,6 @@
 // The approval panel: what the waiting stage produced, rendered for review, and the decision
 // (approve with an optional comment; reject with a required reason — the stage runs again with it).
-import {post} from './api.js';
+import {post, withKey} from './api.js';
 import {errorBox, fill, h, localTime, toast} from './dom.js';
 import {jsonView} from './markdown.js';
 import {artifactCard, fileUrl} from './preview.js';
@@ -35,7 +35,7 @@ function narrationView(narration, job) {
     h('ol', {class: 'scripts'}, (narration.slides || []).map((s) => h('li', {},
       h('strong', {}, s.title || `Slide ${s.index}`), h('span', {class: 'muted small'}, ` · ${s.duration_s} s`),
       h('p', {lang: narration.language || undefined}, s.script),
-      s.audio ? h('audio', {controls: true, preload: 'none', src: `/assets/${job.id}/${s.audio}`,
+      s.audio ? h('audio', {controls: true, preload: 'none', src: withKey(`/assets/${job.id}/${s.audio}`),
         'aria-label': `Narration of slide ${s.index}`}) : null))),
     narration.feedback ? h('p', {class: 'muted'}, `Made with your feedback: “${narration.feedback}”`) : null);
 }

@@ -42,6 +42,7 @@ export async function render(main, {params}) {
     log: h('ol', {class: 'log', 'aria-label': 'Log'}),
     artifacts: h('div', {class: 'artifact-groups'}),
     input: h('div', {}),
+    webhooks: h('div', {}),
   };
   let approvalKey = null;
   let artifactKey = null;
@@ -62,6 +63,7 @@ export async function render(main, {params}) {
       h('div', {class: 'row between'}, h('h2', {id: 'files-title'}, 'Files'),
         h('a', {href: job.manifest_url, class: 'small', download: 'manifest.json'}, 'manifest.json')),
       el.artifacts),
+    el.webhooks,
     el.input);
 
   function draw() {
@@ -157,6 +159,25 @@ export async function render(main, {params}) {
       h('h2', {id: 'result-title'}, 'Result'), artifactCard(result, all)) : null);
   }
 
+  async function drawWebhooks() {  // only for a job submitted with a webhook_url (docs/auth.md)
+    let data;
+    try {
+      data = await get(`/api/v1/jobs/${id}/webhooks`);
+    } catch {
+      return;
+    }
+    if (stopped || !data.webhook) return;
+    const rows = data.deliveries.map((d) => h('tr', {'data-status': d.status}, h('td', {}, d.type), h('td', {}, d.status),
+      h('td', {}, String(d.attempts)), h('td', {}, d.response_status ? String(d.response_status) : (d.error || '')),
+      h('td', {}, localTime(d.updated_at))));
+    fill(el.webhooks, h('section', {class: 'panel', 'aria-labelledby': 'hooks-title'},
+      h('h2', {id: 'hooks-title'}, 'Webhook deliveries'),
+      h('p', {class: 'muted small'}, `${data.webhook.url} · ${data.webhook.events.join(', ')}`),
+      rows.length ? h('table', {class: 'webhooks'},
+        h('thead', {}, h('tr', {}, ['Event', 'Status', 'Attempts', 'Answer', 'Last try'].map((t) => h('th', {}, t)))),
+        h('tbody', {}, rows)) : h('p', {class: 'muted'}, 'No deliveries yet.')));
+  }
+
   function drawInput() {
     const input = job.input || {};
     const body = typeof input.content === 'string'
@@ -187,6 +208,7 @@ export async function render(main, {params}) {
       job = fresh;
       approvals = a.approvals;
       draw();
+      drawWebhooks();
       if (TERMINAL.has(job.status) && stopStream) {  // nothing more will come until a retry
         stopStream();
         stopStream = null;
@@ -223,6 +245,7 @@ export async function render(main, {params}) {
 
   draw();
   drawInput();
+  drawWebhooks();
   openStream();
   return () => {
     stopped = true;

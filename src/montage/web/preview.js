@@ -1,4 +1,5 @@
 // A preview of each artifact by its type, with its download link.
+import {withKey} from './api.js';
 import {bvhPlayer} from './bvh.js';
 import {bytes, errorBox, h} from './dom.js';
 import {jsonView, renderMarkdown} from './markdown.js';
@@ -7,7 +8,7 @@ const TEXT_LIMIT = 512 * 1024;
 
 /** The artifact's address, changed whenever its content is (files are rewritten in place on a rerun). */
 export function fileUrl(a) {
-  return a.sha256 ? `${a.url}?v=${a.sha256.slice(0, 12)}` : a.url;
+  return withKey(a.sha256 ? `${a.url}?v=${a.sha256.slice(0, 12)}` : a.url);
 }
 
 export function kindOf(a) {

@@ -12,7 +12,7 @@ const TONE = {pending: 'gray', processing: 'blue', completed: 'green', failed: '
 const remembered = () => JSON.parse(sessionStorage.getItem(TASKS_KEY) || '[]');
 
 export async function render(main) {
-  const token = h('input', {name: 'token', type: 'password', autocomplete: 'off', required: true,
+  const token = h('input', {name: 'token', type: 'password', autocomplete: 'off',
     value: sessionStorage.getItem(TOKEN_KEY) || ''});
   const prompt = h('textarea', {name: 'prompt', rows: 3, required: true, placeholder: 'A paper boat drifting down a rainy street'});
   const model = h('input', {name: 'model', placeholder: 'default'});
@@ -22,12 +22,12 @@ export async function render(main) {
   const slot = h('div', {class: 'form-error'});
   const list = h('div', {'aria-live': 'polite'});
   const form = h('form', {class: 'stack', 'data-form': 'video'},
-    field('API token', token, 'One of MONTAGE_VIDEO_API_TOKENS; kept in this tab only.'),
+    field('API token', token, 'A montage API key; empty: the dashboard\'s key (none needed in dev mode).'),
     field('Prompt', prompt),
     h('div', {class: 'grid2'}, field('Model', model), field('Ratio', ratio), field('Resolution', resolution),
       field('Duration (seconds)', seconds)),
     slot, h('div', {class: 'row'}, h('button', {type: 'submit', class: 'btn primary'}, 'Generate')));
-  const auth = () => ({authorization: `Bearer ${token.value.trim()}`});
+  const auth = () => (token.value.trim() ? {authorization: `Bearer ${token.value.trim()}`} : {});
 
   function drawList(statuses = {}) {
     const tasks = remembered();

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from montage import outbound
 from montage.errors import GeneratorError, JobCanceled
 
 #: Called with no arguments; truthy (or raising) means "stop now".
@@ -36,11 +37,12 @@ def make_client(
     base_url: str, timeout: float, connect_timeout: float, transport: httpx.BaseTransport | None = None,
     headers: dict[str, str] | None = None,
 ) -> httpx.Client:
-    """An ``httpx.Client`` bound to ``base_url`` with a timeout on every phase of every call."""
+    """An ``httpx.Client`` bound to ``base_url`` with a timeout on every phase of every call; every
+    request (and redirect) passes the outbound URL policy unless a test hands in its transport."""
     return httpx.Client(
         base_url=base_url.rstrip("/"),
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
-        transport=transport,
+        transport=transport or outbound.GuardedTransport(),
         headers=headers,
         follow_redirects=True,
     )

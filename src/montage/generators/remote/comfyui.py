@@ -27,7 +27,8 @@ import httpx
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
-from montage.errors import GeneratorError
+from montage import outbound
+from montage.errors import GeneratorError, UrlRefused
 
 from ._http import (
     Backoff,
@@ -269,11 +270,12 @@ class ComfyUIClient:
             return None, False
         ws_url = "ws" + self.base_url[len("http"):] if self.base_url.startswith("http") else self.base_url
         try:
+            outbound.check_url(self.base_url)  # the websocket library is not httpx: check its address here
             # Held open across prompts; entered as a context so close() is the only way out.
             ws = connect(f"{ws_url}/ws?clientId={self.client_id}", additional_headers=self.headers,
                          open_timeout=self.connect_timeout, close_timeout=1.0,
                          max_size=64 * 1024 * 1024).__enter__()
-        except (OSError, WebSocketException, TimeoutError) as exc:
+        except (OSError, WebSocketException, TimeoutError, UrlRefused) as exc:
             log.info("ComfyUI websocket unavailable at %s (%s); polling history instead", ws_url, exc)
             self._ws_retry_at = time.monotonic() + WEBSOCKET_RETRY_S
             return None, False

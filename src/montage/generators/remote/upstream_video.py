@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from montage import outbound
 from montage.errors import GeneratorError
 
 from ._http import Backoff, CancelCheck, json_body, send, wait_unless_cancelled
@@ -72,7 +73,8 @@ class UpstreamVideoClient:
             raise GeneratorError(f"upstream header needs the environment variable {exc.args[0]}",
                                  code=f"{PREFIX}_MISCONFIGURED", retryable=False) from None
         self._http = httpx.Client(timeout=httpx.Timeout(config.request_timeout_s, connect=config.connect_timeout_s),
-                                  headers=headers, transport=transport, follow_redirects=True)
+                                  headers=headers, transport=transport or outbound.GuardedTransport(),
+                                  follow_redirects=True)
 
     def close(self) -> None:
         self._http.close()

@@ -6,8 +6,10 @@ from alembic import context
 from sqlalchemy import create_engine, pool, text
 
 from montage.store import (
+    access_models,  # noqa: F401  (api keys)
     knowledge_models,  # noqa: F401  (its tables join Base.metadata)
     registry_models,  # noqa: F401  (servers, workflows, batch tasks)
+    webhook_models,  # noqa: F401  (webhooks and their deliveries)
 )
 from montage.store.models import Base
 

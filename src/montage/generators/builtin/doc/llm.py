@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from montage.errors import GeneratorError
+from montage import outbound
+from montage.errors import GeneratorError, UrlRefused
 from montage.generators.base import StageContext
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -63,9 +64,9 @@ def chat_json(settings: ChatSettings, system: str, user: str) -> Any:
     }
     headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
     try:
-        response = httpx.post(f"{settings.base_url}/chat/completions", json=body, headers=headers,
-                              timeout=settings.timeout_s)
-    except httpx.HTTPError as exc:
+        with httpx.Client(transport=outbound.GuardedTransport(), timeout=settings.timeout_s) as client:
+            response = client.post(f"{settings.base_url}/chat/completions", json=body, headers=headers)
+    except (httpx.HTTPError, UrlRefused) as exc:
         raise GeneratorError(f"language model unreachable at {settings.base_url}: {exc}",
                              code="LLM_UNAVAILABLE", retryable=True) from None
     if response.status_code >= 400:

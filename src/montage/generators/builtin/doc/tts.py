@@ -20,7 +20,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-from montage.errors import GeneratorError
+from montage import outbound
+from montage.errors import GeneratorError, UrlRefused
 
 #: Every clip lasts a whole number of these steps (a multiple of 1/5, 1/10 and 1/25 s).
 AUDIO_QUANTUM_S = 0.2
@@ -115,9 +116,9 @@ def api_speak(text: str, api: SpeechApi) -> tuple[np.ndarray, int]:
     body = {"model": api.model, "input": text, "voice": api.voice, "response_format": "wav"}
     headers = {"Authorization": f"Bearer {api.api_key}"} if api.api_key else {}
     try:
-        response = httpx.post(f"{api.base_url.rstrip('/')}/audio/speech", json=body, headers=headers,
-                              timeout=api.timeout_s)
-    except httpx.HTTPError as exc:
+        with httpx.Client(transport=outbound.GuardedTransport(), timeout=api.timeout_s) as client:
+            response = client.post(f"{api.base_url.rstrip('/')}/audio/speech", json=body, headers=headers)
+    except (httpx.HTTPError, UrlRefused) as exc:
         raise GeneratorError(f"speech API unreachable at {api.base_url}: {exc}", code="TTS_UNAVAILABLE",
                              retryable=True) from None
     if response.status_code >= 400:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import httpx
 import numpy as np
 
+from montage import outbound
 from montage.errors import GeneratorError
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"
@@ -83,7 +84,8 @@ class OpenAIEmbeddings:
         self.base_url = base_url.rstrip("/")
         self.model = model
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(headers=headers, timeout=timeout_s, transport=transport)
+        self._client = httpx.Client(headers=headers, timeout=timeout_s,
+                                    transport=transport or outbound.GuardedTransport())
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from montage.errors import GeneratorError
+from montage import outbound
+from montage.errors import GeneratorError, UrlRefused
 from montage.generators.base import GeneratorConfig, StageContext
 from montage.generators.registry import register
 
@@ -22,9 +23,9 @@ def check_url(url: str, method: str, timeout_s: float, expected: list[int] | Non
     started = time.perf_counter()
     result: dict[str, Any] = {"url": url, "method": method, "checked_at": datetime.now(UTC).isoformat()}
     try:
-        with httpx.Client(timeout=timeout_s, follow_redirects=True) as client:
+        with httpx.Client(transport=outbound.GuardedTransport(), timeout=timeout_s, follow_redirects=True) as client:
             response = client.request(method, url)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, UrlRefused) as exc:
         return {**result, "healthy": False, "status_code": None,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 2),
                 "error": f"{type(exc).__name__}: {exc}"}

@@ -20,7 +20,8 @@ import httpx
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from montage.errors import GeneratorError
+from montage import outbound
+from montage.errors import GeneratorError, UrlRefused
 
 #: Where a video stage writes the video, relative to the job folder.
 VIDEO_PATH = "video/video.mp4"
@@ -128,7 +129,9 @@ def fetch_picture(url: str, timeout_s: float = 20.0) -> bytes:
     """The bytes at ``url`` (at most :data:`MAX_PICTURE_BYTES`); ``GeneratorError`` if unavailable."""
     try:
         check_public_url(url)
-        with httpx.stream("GET", url, timeout=timeout_s, follow_redirects=True) as response:
+        # the outbound policy checks the pinned address of the URL and of every redirect
+        with httpx.Client(transport=outbound.GuardedTransport(), timeout=timeout_s, follow_redirects=True) as client, \
+                client.stream("GET", url) as response:
             if response.status_code != 200:
                 raise GeneratorError(f"picture {url} answered {response.status_code}", code="PICTURE_UNAVAILABLE",
                                      retryable=response.status_code >= 500)
@@ -139,7 +142,7 @@ def fetch_picture(url: str, timeout_s: float = 20.0) -> bytes:
                     raise GeneratorError(f"picture {url} is larger than {MAX_PICTURE_BYTES} bytes",
                                          code="PICTURE_TOO_LARGE", retryable=False)
                 chunks.append(chunk)
-    except ValueError as exc:
+    except (ValueError, UrlRefused) as exc:
         raise GeneratorError(str(exc), code="PICTURE_UNAVAILABLE", retryable=False) from None
     except httpx.HTTPError as exc:
         raise GeneratorError(f"cannot fetch picture {url}: {exc}", code="PICTURE_UNAVAILABLE") from None
