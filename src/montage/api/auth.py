@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
+from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from montage.api.errors import error_response
@@ -121,7 +122,12 @@ class Authenticate:
                                       "the server is starting", {})
             await response(scope, receive, send)
             return
-        principal, refusal = await self._identify(scope, gate)
+        try:
+            principal, refusal = await self._identify(scope, gate)
+        except OperationalError:  # the key lookup needs the database: away, as every route says, 503
+            refusal = (503, "SERVICE_UNAVAILABLE", "the database is unavailable; try again", {},
+                       {"Retry-After": "5"})
+            principal = None
         if refusal is not None:
             status, code, message, details, headers = refusal
             response = error_response(self.owner, scope["path"], status, code, message, details, headers)
