@@ -47,12 +47,11 @@ class Engine:
         self.execution = ExecutionService(runtime)
         self.stage_services = StageServices(runtime, self)
         self.webhooks = WebhookService(runtime)
-        self.running: set[str] = set()
+        self.running: set[str] = set()  # jobs with a stage running here (guarded by _stage_done)
         self._queues: dict[str, Queue] = {}  # registered at launch; a server's queue is looked up
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
         self.draining = threading.Event()  # set by drain(): no new stage starts in this process
-        self._in_stage = 0
         self._stage_done = threading.Condition()
         self._beating_since: float | None = None  # monotonic time of the first heartbeat of this unbroken run
 
@@ -120,19 +119,20 @@ class Engine:
 
     # -- graceful shutdown ---------------------------------------------------------------
     @contextlib.contextmanager
-    def stage_slot(self) -> Iterator[None]:
-        """Around one stage attempt: counted, so ``drain`` can wait for it. While draining, a
-        stage about to start holds here until the process exits, leaving its workflow PENDING
-        for recovery (the step has no checkpoint yet, so it runs wherever the job resumes)."""
+    def stage_slot(self, job_id: str) -> Iterator[None]:
+        """Around one stage attempt: the job is in ``running`` (the heartbeat reports it and
+        ``drain`` waits for it). While draining, a stage about to start holds here until the
+        process exits, leaving its workflow PENDING for recovery (the step has no checkpoint
+        yet, so it runs wherever the job resumes)."""
         if self.draining.is_set():
             threading.Event().wait()
         with self._stage_done:
-            self._in_stage += 1
+            self.running.add(job_id)
         try:
             yield
         finally:
             with self._stage_done:
-                self._in_stage -= 1
+                self.running.discard(job_id)
                 self._stage_done.notify_all()
 
     def drain(self, grace_s: float) -> int:
@@ -143,9 +143,9 @@ class Engine:
         stop_dequeuing()
         deadline = time.monotonic() + grace_s
         with self._stage_done:
-            while self._in_stage and (left := deadline - time.monotonic()) > 0:
+            while self.running and (left := deadline - time.monotonic()) > 0:
                 self._stage_done.wait(left)
-            unfinished = self._in_stage
+            unfinished = len(self.running)
         self._stop.set()
         if self._heartbeat is not None:
             self._heartbeat.join(timeout=self.settings.heartbeat_interval_s + 5)
@@ -165,8 +165,9 @@ class Engine:
         hostname, pid = socket.gethostname(), os.getpid()
         while not self._stop.is_set():
             try:
-                with self.runtime.db.transaction() as s:
+                with self._stage_done:
                     running = sorted(self.running)
+                with self.runtime.db.transaction() as s:
                     status = "draining" if self.draining.is_set() else "busy" if running else "idle"
                     records.heartbeat(s, self.executor_id, hostname=hostname, pid=pid, role=self.role,
                                       labels={"labels": self.labels}, status=status,

@@ -76,7 +76,7 @@ def run_stage_step(job_id: str) -> dict[str, Any]:
     """One attempt of the job's next stage. Returns how it went; never raises for the stage's
     own errors."""
     engine = current()
-    with engine.stage_slot():  # a draining executor starts no new stage and waits for this one
+    with engine.stage_slot(job_id):  # a draining executor starts no new stage and waits for this one
         return _run_stage(engine, job_id)
 
 
@@ -94,7 +94,6 @@ def _run_stage(engine: Any, job_id: str) -> dict[str, Any]:
         workdir=engine.runtime.assets.workdir(job_id), seed=_seed(job_id), stage_index=start.index,
         stage_count=start.count, host=engine.stage_services,
     )
-    engine.running.add(job_id)
     try:
         config = generator.Config.model_validate(start.params)
         outputs = generator.run(ctx, config)
@@ -107,8 +106,6 @@ def _run_stage(engine: Any, job_id: str) -> dict[str, Any]:
     except Exception as exc:  # a generator's bug must fail the stage, not the engine
         log.exception("stage %s of job %s crashed", run.name, job_id)
         return _stage_error(execution, start, "STAGE_FAILED", f"{type(exc).__name__}: {exc}", True)
-    finally:
-        engine.running.discard(job_id)
     return execution.complete_stage(start, outputs or {})
 
 
