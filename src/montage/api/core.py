@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from montage.api.deps import services
@@ -129,10 +130,9 @@ def list_jobs(
     return {"jobs": [job_body(j) for j in jobs], "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/jobs/{job_id}", summary="One job with its stages")
-def get_job(job_id: str, request: Request) -> dict[str, Any]:
-    svc = services(request).jobs
-    return job_body(svc.get(job_id), svc.artifacts(job_id))
+@router.get("/jobs/{job_id}", summary="One job with its stages", response_model=None)
+def get_job(job_id: str, request: Request) -> JSONResponse:
+    return JSONResponse(job_body(*services(request).jobs.get_with_artifacts(job_id)))  # no encoder pass
 
 
 @router.get("/jobs/{job_id}/artifacts", summary="Files the job produced")

@@ -75,12 +75,30 @@ def insert_job(session: Session, row: JobRow, stages: Sequence[StageSpec]) -> Jo
 
 
 def load_job(session: Session, job_id: str, *, with_stages: bool = True) -> Job:
-    """The job, if the current principal may see it (another key's job is not found)."""
+    """The job, if the current principal may see it (another key's job is not found).
+
+    For a session that writes: the rows join its identity map, so updates in the same
+    transaction see them. Reads go through :func:`read_job`."""
     row = session.get(JobRow, job_id)
     if row is None or not visible(row.key_id):
         raise JobNotFound(job_id=job_id)
     stages = _stage_rows(session, job_id) if with_stages else []
     return job_from_row(row, stages)
+
+
+_JOB_COLUMNS = select(JobRow.__table__)
+_STAGE_COLUMNS = select(StageRow.__table__)
+
+
+def read_job(session: Session, job_id: str, *, with_stages: bool = True) -> Job:
+    """:func:`load_job` for reads: plain rows, no ORM identity map (about a third of the cost,
+    and reads are most of a polling client's requests)."""
+    row = session.execute(_JOB_COLUMNS.where(JobRow.__table__.c.id == job_id)).first()
+    if row is None or not visible(row.key_id):
+        raise JobNotFound(job_id=job_id)
+    stages = (session.execute(_STAGE_COLUMNS.where(StageRow.__table__.c.job_id == job_id)).all()
+              if with_stages else [])
+    return job_from_row(row, stages)  # type: ignore[arg-type]  # a Row has the same attributes
 
 
 def visible(key_id: str | None) -> bool:

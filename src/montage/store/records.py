@@ -94,10 +94,11 @@ def upsert_artifact(session: Session, artifact: Artifact) -> None:
 
 
 def list_artifacts(session: Session, job_id: str) -> list[Artifact]:
-    rows = session.scalars(
-        select(ArtifactRow).where(ArtifactRow.job_id == job_id).order_by(ArtifactRow.created_at, ArtifactRow.path)
+    table = ArtifactRow.__table__.c
+    rows = session.execute(
+        select(ArtifactRow.__table__).where(table.job_id == job_id).order_by(table.created_at, table.path)
     ).all()
-    return [artifact_from_row(r) for r in rows]
+    return [artifact_from_row(r) for r in rows]  # type: ignore[arg-type]  # plain rows, same attributes
 
 
 def delete_stage_artifacts(session: Session, job_id: str, stage: str) -> None:
