@@ -22,11 +22,9 @@ Prints a table and writes bench/results/video.json.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
-import random
 import sys
 import tempfile
 import time
@@ -40,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 
+from bench.polling import poll  # noqa: E402
 from tests.support.fake_video_upstream import FakeVideoUpstream  # noqa: E402
 from tests.support.server import ServerProcess  # noqa: E402
 from tests.support.waiting import wait_for  # noqa: E402
@@ -52,13 +51,6 @@ PROMPTS = ["a city street at night in heavy rain, camera pans right",
            "snowy mountains at dawn, zoom in",
            "misty forest, tracking shot"]
 TOKEN = "bench-token"  # the bench server has no API keys (dev mode on loopback): the header is not checked
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 # -- render ------------------------------------------------------------------------------------------
@@ -106,110 +98,7 @@ def bench_render(seconds: float, tmp: Path) -> list[dict[str, Any]]:
 
 
 # -- poll --------------------------------------------------------------------------------------------
-async def _poller(url: str, task_id: str, interval: float, until: float, out: list[float],
-                  errors: list[str], tls: Any) -> None:
-    """One client: its own connection, polling one task until ``until``."""
-    import httpx
-
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30,
-                                 verify=tls) as client:
-        await asyncio.sleep(random.uniform(0, interval))
-        while time.perf_counter() < until:
-            started = time.perf_counter()
-            try:
-                response = await client.get(f"/v1/videos/tasks/{task_id}")
-                if response.status_code != 200:
-                    errors.append(str(response.status_code))
-            except Exception as exc:  # counted, not fatal: e.g. a keep-alive connection the server just closed
-                errors.append(type(exc).__name__)
-            out.append((time.perf_counter() - started) * 1000)
-            await asyncio.sleep(max(0.0, interval * random.uniform(0.8, 1.2) - (time.perf_counter() - started)))
-
-
-async def _pollers(url: str, task_ids: list[str], pollers: int, interval: float, seconds: float
-                   ) -> tuple[list[float], list[str]]:
-    """``pollers`` clients, each with its own httpx.AsyncClient (one shared pool of hundreds of
-    connections costs httpcore several times the CPU per request), sharing one TLS context."""
-    import ssl
-
-    tls = ssl.create_default_context()
-    latencies: list[float] = []
-    errors: list[str] = []
-    until = time.perf_counter() + seconds
-    await asyncio.gather(*(_poller(url, task_ids[i % len(task_ids)], interval, until, latencies, errors, tls)
-                           for i in range(pollers)))
-    return latencies, errors
-
-
-def _client_process(url: str, task_ids: list[str], pollers: int, interval: float, seconds: float
-                    ) -> tuple[list[float], list[str], float]:
-    """One client process: its pollers on one event loop (uvloop when installed); (latencies, errors, cpu s)."""
-    try:
-        import uvloop
-
-        runner: Any = uvloop.run
-    except ImportError:
-        runner = asyncio.run
-    started = time.process_time()
-    latencies, errors = runner(_pollers(url, task_ids, pollers, interval, seconds))
-    return latencies, errors, time.process_time() - started
-
-
-ROUTE = 'route="/v1/videos/tasks/{task_id}"'
-
-
-def _server_histogram(url: str) -> dict[float, float]:
-    """Cumulative counts of the server's own latency histogram for the task route, by bucket bound."""
-    import httpx
-
-    counts: dict[float, float] = {}
-    for line in httpx.get(f"{url}/metrics", timeout=30).text.splitlines():
-        if line.startswith("montage_http_request_duration_seconds_bucket") and ROUTE in line and "GET" in line:
-            bound = line.split('le="', 1)[1].split('"', 1)[0]
-            counts[float("inf") if bound == "+Inf" else float(bound)] = counts.get(
-                float("inf") if bound == "+Inf" else float(bound), 0.0) + float(line.rsplit(" ", 1)[1])
-    return counts
-
-
-def _histogram_quantile(before: dict[float, float], after: dict[float, float], q: float) -> float:
-    """The bucket bound (ms) under which ``q`` % of the requests between the two scrapes ended."""
-    bounds = sorted(after)
-    delta = [after[b] - before.get(b, 0.0) for b in bounds]
-    total = delta[-1] if delta else 0.0
-    for bound, count in zip(bounds, delta, strict=True):
-        if total and count >= total * q / 100:
-            return bound * 1000
-    return float("nan")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _poll(url: str, pid: int, ids: list[str], pollers: int, interval: float, seconds: float,
-          processes: int) -> dict[str, Any]:
-    from concurrent.futures import ProcessPoolExecutor
-
-    processes = max(1, min(processes, pollers))
-    before, server_cpu = _server_histogram(url), _cpu_seconds(pid)
-    with ProcessPoolExecutor(processes) as pool:
-        shares = [pollers // processes + (1 if i < pollers % processes else 0) for i in range(processes)]
-        runs = list(pool.map(_client_process, [url] * processes, [ids] * processes, shares,
-                             [interval] * processes, [seconds] * processes))
-    server_cpu = _cpu_seconds(pid) - server_cpu
-    after = _server_histogram(url)
-    latencies = [x for run in runs for x in run[0]]
-    errors = [x for run in runs for x in run[1]]
-    requests = max(1, len(latencies))
-    return {"pollers": pollers, "client_processes": processes, "requests": len(latencies),
-            "req_per_s": len(latencies) / seconds, "errors": len(errors), "error_kinds": sorted(set(errors)),
-            "p50_ms": pct(latencies, 50), "p95_ms": pct(latencies, 95), "p99_ms": pct(latencies, 99),
-            "max_ms": max(latencies, default=float("nan")),
-            "server_p50_ms_at_most": _histogram_quantile(before, after, 50),
-            "server_p99_ms_at_most": _histogram_quantile(before, after, 99),
-            "client_cpu_ms_per_request": sum(run[2] for run in runs) * 1000 / requests,
-            "server_cpu_ms_per_request": server_cpu * 1000 / requests}
+ROUTE = "/v1/videos/tasks/{task_id}"
 
 
 def _submit(url: str, body: dict[str, Any]) -> str:
@@ -253,9 +142,11 @@ def bench_poll(tasks: int, pollers: int, interval: float, seconds: float, proces
             assert server.proc is not None
             held, done = _start_tasks(server.url, tasks)
             ids = held * 9 + done  # nine in ten polls hit a task still running
-            alone = _poll(server.url, server.proc.pid, ids, 1, 0.1, min(10.0, seconds), 1)
+            paths = [f"/v1/videos/tasks/{task_id}" for task_id in ids]
+            auth = {"Authorization": f"Bearer {TOKEN}"}
+            alone = poll(server.url, server.proc.pid, paths, 1, 0.1, min(10.0, seconds), 1, ROUTE, auth)
             reads_before = upstream.status_reads
-            loaded = _poll(server.url, server.proc.pid, ids, pollers, interval, seconds, processes)
+            loaded = poll(server.url, server.proc.pid, paths, pollers, interval, seconds, processes, ROUTE, auth)
             upstream_reads = upstream.status_reads - reads_before
         finally:
             server.stop()
@@ -275,7 +166,7 @@ def print_table(render: list[dict[str, Any]], poll: dict[str, Any]) -> None:
           f"{'server p99 ≤':>13} {'client cpu ms':>14} {'server cpu ms':>14}")
     for name in ("alone", "loaded"):
         row = poll[name]
-        print(f"{row['pollers']:8} {row['req_per_s']:7.1f} {row['p50_ms']:7.1f} {row['p95_ms']:7.1f} "
+        print(f"{row['clients']:8} {row['req_per_s']:7.1f} {row['p50_ms']:7.1f} {row['p95_ms']:7.1f} "
               f"{row['p99_ms']:7.1f} {row['max_ms']:7.1f} {row['errors']:6} {row['server_p99_ms_at_most']:13.1f} "
               f"{row['client_cpu_ms_per_request']:14.2f} {row['server_cpu_ms_per_request']:14.2f}")
     print(f"\nupstream status reads in the loaded window: {poll['upstream_status_reads']} "
@@ -297,12 +188,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="montage-bench-video-") as folder:
         tmp = Path(folder)
         render = [] if args.skip_render else bench_render(args.seconds, tmp)
-        poll = bench_poll(args.tasks, args.pollers, args.interval, args.poll_seconds, args.client_processes, tmp)
+        polled = bench_poll(args.tasks, args.pollers, args.interval, args.poll_seconds, args.client_processes, tmp)
     result = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_before": load_before,
                           "load_after": os.getloadavg()},
-              "render": render, "poll": poll,
+              "render": render, "poll": polled,
               "targets": {"720p_x_realtime": 1.0, "poll_p99_ms": 50.0}}
-    print_table(render, poll)
+    print_table(render, polled)
     print(f"\nload average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "video.json").write_text(json.dumps(result, indent=2))
