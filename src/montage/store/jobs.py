@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from montage.domain import access
@@ -23,6 +23,9 @@ from montage.domain.jobs import (
 from montage.domain.pipelines import StageSpec
 from montage.errors import JobNotFound
 from montage.store.models import JobRow, StageRow
+
+_JOBS = cast(Table, JobRow.__table__)
+_STAGES = cast(Table, StageRow.__table__)
 
 
 def utcnow() -> datetime:
@@ -59,7 +62,6 @@ def job_from_row(row: JobRow, stages: Iterable[StageRow] = ()) -> Job:
 
 
 def insert_job(session: Session, row: JobRow, stages: Sequence[StageSpec]) -> Job:
-    session.add(row)
     stage_rows = [
         StageRow(
             job_id=row.id, name=spec.name, position=position, generator=spec.generator,
@@ -69,9 +71,16 @@ def insert_job(session: Session, row: JobRow, stages: Sequence[StageSpec]) -> Jo
         )
         for position, spec in enumerate(stages)
     ]
-    session.add_all(stage_rows)
-    session.flush()
+    # Core inserts of the values set: no unit-of-work flush (half of a submit's CPU went there).
+    session.execute(insert(_JOBS), [_set_columns(row)])
+    if stage_rows:
+        session.execute(insert(_STAGES), [_set_columns(r) for r in stage_rows])
     return job_from_row(row, stage_rows)
+
+
+def _set_columns(row: JobRow | StageRow) -> dict[str, Any]:
+    """The column values given to a new row object (the rest take their column defaults)."""
+    return {c.key: row.__dict__[c.key] for c in row.__table__.columns if c.key in row.__dict__}
 
 
 def load_job(session: Session, job_id: str, *, with_stages: bool = True) -> Job:
@@ -86,17 +95,17 @@ def load_job(session: Session, job_id: str, *, with_stages: bool = True) -> Job:
     return job_from_row(row, stages)
 
 
-_JOB_COLUMNS = select(JobRow.__table__)
-_STAGE_COLUMNS = select(StageRow.__table__)
+_JOB_COLUMNS = select(_JOBS)
+_STAGE_COLUMNS = select(_STAGES)
 
 
 def read_job(session: Session, job_id: str, *, with_stages: bool = True) -> Job:
     """:func:`load_job` for reads: plain rows, no ORM identity map (about a third of the cost,
     and reads are most of a polling client's requests)."""
-    row = session.execute(_JOB_COLUMNS.where(JobRow.__table__.c.id == job_id)).first()
+    row = session.execute(_JOB_COLUMNS.where(_JOBS.c.id == job_id)).first()
     if row is None or not visible(row.key_id):
         raise JobNotFound(job_id=job_id)
-    stages = (session.execute(_STAGE_COLUMNS.where(StageRow.__table__.c.job_id == job_id)).all()
+    stages = (session.execute(_STAGE_COLUMNS.where(_STAGES.c.job_id == job_id)).all()
               if with_stages else [])
     return job_from_row(row, stages)  # type: ignore[arg-type]  # a Row has the same attributes
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, event, select, text
+from sqlalchemy import Table, delete, event, insert, select, text
 from sqlalchemy.orm import Session
 
 from montage.domain.jobs import Approval, Artifact, JobEvent
@@ -20,6 +20,7 @@ from montage.store.models import ApprovalRow, ArtifactRow, EventRow, WorkerRow
 # than the whole transaction (all job writes would queue on it otherwise).
 _EVENT_LOCK_ID = 7_270_002
 _PENDING = "montage.pending_events"
+_EVENTS = cast(Table, EventRow.__table__)
 
 
 @event.listens_for(Session, "before_commit")
@@ -27,8 +28,7 @@ def _insert_pending_events(session: Session) -> None:
     rows = session.info.pop(_PENDING, None)
     if rows:
         session.execute(text(f"SELECT pg_advisory_xact_lock({_EVENT_LOCK_ID})"))
-        session.add_all(rows)
-        session.flush()
+        session.execute(insert(_EVENTS), rows)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -55,12 +55,12 @@ def append_event(
     payload: dict[str, Any] | None = None,
 ) -> None:
     """Add one event to the job's stream, in the caller's transaction."""
-    row = EventRow(job_id=job_id, kind=kind, stage=stage, status=status, progress=progress, message=message,
-                   payload=payload or {}, created_at=utcnow())
+    row = {"job_id": job_id, "kind": kind, "stage": stage, "status": status, "progress": progress,
+           "message": message, "payload": payload or {}, "created_at": utcnow()}
     if session.get_bind().dialect.name == "postgresql":
         session.info.setdefault(_PENDING, []).append(row)
     else:
-        session.add(row)
+        session.execute(insert(_EVENTS), [row])
 
 
 def events_after(session: Session, job_id: str, after_id: int, limit: int = 1000) -> list[JobEvent]:
