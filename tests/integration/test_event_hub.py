@@ -48,3 +48,30 @@ def test_an_all_jobs_subscriber_sees_every_jobs_events_once_in_order_and_can_rep
             await hub.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_listener_hears_every_event_with_no_stream_open_even_from_another_process(core: Core) -> None:
+    from montage.store import records
+    from montage.store.db import Database
+
+    async def scenario() -> None:
+        hub = EventHub(core.runtime.db, poll_interval_s=0.02)
+        heard: list[JobEvent] = []
+        hub.add_listener(heard.extend)
+        await hub.start()
+        other = Database(core.runtime.db.url)  # a writer the hub is never nudged by
+        try:
+            job = await asyncio.to_thread(core.submit, "noop")
+            with other.transaction() as s:
+                records.append_event(s, job.id, "log", message="from elsewhere")
+            deadline = asyncio.get_running_loop().time() + 10
+            while not any(e.message == "from elsewhere" for e in heard):
+                assert asyncio.get_running_loop().time() < deadline, "the listener never heard it"
+                await asyncio.sleep(0.02)
+            ids = [e.id for e in heard]
+            assert ids == sorted(set(ids)) and hub.open_streams == 0
+        finally:
+            other.dispose()
+            await hub.stop()
+
+    asyncio.run(scenario())

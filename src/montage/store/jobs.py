@@ -22,6 +22,7 @@ from montage.domain.jobs import (
 )
 from montage.domain.pipelines import StageSpec
 from montage.errors import JobNotFound
+from montage.store.db import touch
 from montage.store.models import JobRow, StageRow
 
 _JOBS = cast(Table, JobRow.__table__)
@@ -170,6 +171,7 @@ def transition(session: Session, job_id: str, target: JobStatus, **fields: Any) 
     The update is guarded on the current status, so two racing callers cannot both win:
     the loser sees the status the winner left and gets ``IllegalTransition``.
     """
+    touch(session, job_id)
     now = utcnow()
     values: dict[str, Any] = {"status": target.value, "updated_at": now, **fields}
     if target.terminal:
@@ -189,6 +191,7 @@ def transition(session: Session, job_id: str, target: JobStatus, **fields: Any) 
 
 def update_job(session: Session, job_id: str, **fields: Any) -> None:
     """Change fields other than status (progress, message, current stage …)."""
+    touch(session, job_id)
     fields["updated_at"] = utcnow()
     session.execute(
         update(JobRow).where(JobRow.id == job_id).values(**fields).execution_options(synchronize_session=False)
@@ -197,6 +200,7 @@ def update_job(session: Session, job_id: str, **fields: Any) -> None:
 
 
 def update_stage(session: Session, job_id: str, name: str, **fields: Any) -> None:
+    touch(session, job_id)
     session.execute(
         update(StageRow)
         .where(StageRow.job_id == job_id, StageRow.name == name)
