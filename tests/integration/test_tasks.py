@@ -9,13 +9,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from montage import errors
+from montage import errors, outbound
 from montage.domain.jobs import JobStatus
 from montage.domain.tasks import TaskView
 from montage.engine.runtime import Engine
@@ -41,7 +41,11 @@ class TaskCore:
     tasks: TaskService
     knowledge: KnowledgeService
     uploads: Path
-    target: str
+    http: HttpTarget
+
+    @property
+    def target(self) -> str:
+        return self.http.url
 
     def create(self, task_type: str, kb_id: str, payload: dict[str, Any], **kwargs: Any) -> TaskView:
         return self.tasks.create(NewTask(task_type=task_type, kb_id=kb_id, payload=payload, **kwargs))
@@ -58,15 +62,16 @@ class TaskCore:
 
 
 @pytest.fixture(scope="module")
-def target() -> Iterator[str]:
+def target() -> Iterator[HttpTarget]:
     with HttpTarget() as server:
-        yield server.url
+        yield server
 
 
 @pytest.fixture(scope="module", params=[
     pytest.param(b, marks=pytest.mark.skipif(b == "postgres" and not POSTGRES_URL, reason="no PostgreSQL"))
     for b in BACKENDS])
-def tc(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, target: str) -> Iterator[TaskCore]:
+def tc(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+       target: HttpTarget) -> Iterator[TaskCore]:
     tmp = tmp_path_factory.mktemp(f"tasks-{request.param}")
     uploads = tmp / "uploads"
     uploads.mkdir()
@@ -189,6 +194,42 @@ def test_retries_with_backoff_count_and_a_timeout_fails_the_task(tc: TaskCore) -
     timed_out = tc.wait(slow.job.id).job
     assert timed_out.status == JobStatus.FAILED and timed_out.error is not None
     assert timed_out.error.code == "TIMEOUT"
+
+
+def test_a_timeout_or_cancel_stops_a_task_while_its_request_is_out(tc: TaskCore) -> None:
+    kb_id = kb()
+    held = tc.create("health_check", kb_id, {"url": f"{tc.target}/hold?key={kb_id}", "timeout": 60}, timeout_s=0.5,
+                     max_retries=0)
+    # the target holds the answer until released: the task must fail while the request is still out
+    timed_out = tc.wait(held.job.id, timeout=20).job
+    assert timed_out.status == JobStatus.FAILED and timed_out.error is not None
+    assert timed_out.error.code == "TIMEOUT"
+
+    running = tc.wait(tc.create("health_check", kb_id, {"url": f"{tc.target}/hold?key={kb_id}-c",
+                                                         "timeout": 60}).job.id, "RUNNING")
+    tc.tasks.cancel(running.job.id)
+    wait_for(lambda: running.job.id not in tc.engine.running, timeout=20, what="the canceled stage to stop")
+    retried = tc.tasks.retry(running.job.id)  # a new attempt, not the canceled one's late answer
+    tc.http.release(f"{kb_id}-c")
+    done = tc.wait(retried.job.id).job
+    assert done.status == JobStatus.SUCCEEDED and done.stages[0].attempts == 2
+    assert datetime.fromisoformat(done.stages[0].outputs["checked_at"]) >= retried.job.updated_at
+    tc.http.release(kb_id)
+
+
+def test_a_url_montage_may_not_call_is_refused_not_retried(tc: TaskCore) -> None:
+    kb_id = kb()
+    with pytest.raises(errors.ValidationFailed) as refused:
+        tc.create("health_check", kb_id, {"url": "http://169.254.169.254/latest/meta-data"})
+    assert refused.value.details["field"] == "payload.url" and "169.254.169.254" in refused.value.message
+    by_name = tc.target.replace("127.0.0.1", "localhost")  # a name: checked only when it is called
+    outbound.configure(allow_private=False)  # now the target, on loopback, is an address montage may not call
+    try:
+        failed = tc.wait(tc.create("health_check", kb_id, {"url": f"{by_name}/ok"}, max_retries=3).job.id).job
+    finally:
+        outbound.configure(allow_private=True)
+    assert failed.status == JobStatus.FAILED and failed.error is not None
+    assert failed.error.code == "URL_REFUSED" and failed.stages[0].attempts == 1
 
 
 def test_queue_full_refuses_and_a_batch_is_all_or_nothing(tc: TaskCore, monkeypatch: pytest.MonkeyPatch) -> None:
