@@ -6,6 +6,7 @@ job at a time, so queue order is observable; each test uses its own kb_id.
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -230,6 +231,33 @@ def test_a_url_montage_may_not_call_is_refused_not_retried(tc: TaskCore) -> None
         outbound.configure(allow_private=True)
     assert failed.status == JobStatus.FAILED and failed.error is not None
     assert failed.error.code == "URL_REFUSED" and failed.stages[0].attempts == 1
+
+
+def test_health_names_the_failing_dependency_and_a_full_queue(tc: TaskCore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from montage.services.health import HealthService
+
+    queues = {"status": "healthy", "queues": ["default"]}
+    health = HealthService(tc.runtime, lambda: dict(queues))
+    report = health.report()
+    assert report.status == "healthy" and report.details["queue"]["limit"] == tc.runtime.settings.max_queued_jobs
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+    monkeypatch.setattr(tc.runtime.settings, "llm_base_url", dead)
+    degraded = HealthService(tc.runtime, lambda: dict(queues)).report()
+    assert degraded.status == "degraded" and degraded.can_take_work
+    assert degraded.details["llm"]["status"] == "unhealthy" and "error" in degraded.details["llm"]
+    monkeypatch.undo()
+    kb_id = kb()
+    blocker = tc.blocker(kb_id, seconds=1.0)
+    waiting = tc.create("noop", kb_id, {})
+    monkeypatch.setattr(tc.runtime.settings, "max_queued_jobs", 1)
+    full = health.report()
+    assert full.status == "unhealthy" and not full.can_take_work
+    assert full.details["queue"]["status"] == "unhealthy" and "full" in full.details["queue"]["error"]
+    monkeypatch.undo()
+    for view in (blocker, waiting):
+        tc.wait(view.job.id)
 
 
 def test_queue_full_refuses_and_a_batch_is_all_or_nothing(tc: TaskCore, monkeypatch: pytest.MonkeyPatch) -> None:
