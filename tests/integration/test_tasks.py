@@ -6,6 +6,7 @@ job at a time, so queue order is observable; each test uses its own kb_id.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from tests.support.http_target import HttpTarget
 from tests.support.waiting import wait_for
 
 ENDED = {"SUCCEEDED", "FAILED", "CANCELED"}
+DATA = Path(__file__).resolve().parents[1] / "data" / "kb"
 
 
 @dataclass
@@ -109,6 +111,10 @@ def test_a_document_task_runs_and_reports_its_result(tc: TaskCore) -> None:
     assert outputs["chunks"] >= 3 and outputs["chunk_size"] == 200
     summary = tc.knowledge.get(kb_id)
     assert summary.documents == 1 and summary.chunks == outputs["chunks"]
+    assert summary.model is None and summary.embedded == 0 and summary.vectors == 0
+    not_embedded = tc.wait(tc.create("vector_storage", kb_id, {}).job.id).job
+    assert not_embedded.status == JobStatus.FAILED and not_embedded.error is not None
+    assert not_embedded.error.code == "KB_NOT_EMBEDDED"
     again = tc.wait(tc.create("document_processing", kb_id, {"file_path": str(path)}).job.id)
     assert again.job.status == JobStatus.SUCCEEDED
     assert tc.knowledge.get(kb_id).documents == 1  # the same file again replaces, never duplicates
@@ -368,6 +374,27 @@ def test_indexing_a_corpus_ranks_the_relevant_chunk_first(tc: TaskCore) -> None:
         hits = tc.knowledge.search(kb_id, query, top_k=3).hits
         assert Path(hits[0].source).name == expected, (query, [(Path(h.source).name, h.score) for h in hits])
         assert hits[0].score > hits[1].score
+
+
+def test_one_document_of_ten_topics_is_indexed_and_each_question_finds_its_paragraph(tc: TaskCore) -> None:
+    kb_id = kb()
+    path = tc.uploads / f"{kb_id}.md"
+    shutil.copy(DATA / "ten-topics.md", path)  # ten paragraphs of ~150 characters on unrelated subjects
+    indexed = tc.wait(tc.create("knowledge_indexing", kb_id, {"file_path": str(path), "chunk_size": 200,
+                                                               "chunk_overlap": 0}).job.id, timeout=120).job
+    assert indexed.status == JobStatus.SUCCEEDED, indexed.error
+    assert indexed.stages[0].outputs["chunks"] == 10 and indexed.stages[2].outputs["vectors"] == 10
+    # questions that share almost no words with their paragraph: the ranking is by meaning
+    questions = {"how do insects keep a hive going": "honeybee colony", "training for a long race": "Marathon",
+                 "a peace agreement that ended a war in the 1600s": "Westphalia",
+                 "my tap drips, how do I fix it": "leaking faucet", "how do plants make food from light":
+                 "Photosynthesis", "home loan rates": "mortgage", "bread made with natural yeast": "Sourdough",
+                 "what happens when a huge star dies": "Black holes", "memory management in a programming language":
+                 "garbage collector", "improvised music with saxophones": "Jazz"}
+    for question, words in questions.items():
+        hits = tc.knowledge.search(kb_id, question, top_k=2).hits
+        assert words in hits[0].text, (question, [h.text[:60] for h in hits])
+        assert hits[0].score > hits[1].score + 0.1
 
 
 def test_vector_storage_takes_vectors_a_client_computed(tc: TaskCore) -> None:
