@@ -156,12 +156,14 @@ def bench_poll(tasks: int, pollers: int, interval: float, seconds: float, proces
 
 
 # -- report ------------------------------------------------------------------------------------------
-def print_table(render: list[dict[str, Any]], poll: dict[str, Any]) -> None:
+def print_table(render: list[dict[str, Any]], poll: dict[str, Any] | None) -> None:
     print(f"\n{'resolution':10} {'size':>10} {'wall s':>8} {'worst s':>8} {'× real time':>12} {'ms/frame':>9} "
           f"{'x264 only':>10}")
     for row in render:
         print(f"{row['resolution']:10} {row['size']:>10} {row['wall_s_mean']:8.2f} {row['wall_s_worst']:8.2f} "
               f"{row['speed_x_realtime']:12.2f} {row['ms_per_frame']:9.1f} {row['x264_only_ms_per_frame']:10.1f}")
+    if poll is None:
+        return
     print(f"\n{'pollers':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} {'errors':>6} "
           f"{'server p99 ≤':>13} {'client cpu ms':>14} {'server cpu ms':>14}")
     for name in ("alone", "loaded"):
@@ -183,12 +185,14 @@ def main() -> None:
     parser.add_argument("--poll-seconds", type=float, default=20.0)
     parser.add_argument("--client-processes", type=int, default=2, help="processes the pollers are spread over")
     parser.add_argument("--skip-render", action="store_true")
+    parser.add_argument("--skip-poll", action="store_true", help="only the render part (no server is started)")
     args = parser.parse_args()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="montage-bench-video-") as folder:
         tmp = Path(folder)
         render = [] if args.skip_render else bench_render(args.seconds, tmp)
-        polled = bench_poll(args.tasks, args.pollers, args.interval, args.poll_seconds, args.client_processes, tmp)
+        polled = None if args.skip_poll else bench_poll(args.tasks, args.pollers, args.interval, args.poll_seconds,
+                                                      args.client_processes, tmp)
     result = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_before": load_before,
                           "load_after": os.getloadavg()},
               "render": render, "poll": polled,

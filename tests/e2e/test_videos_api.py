@@ -99,6 +99,10 @@ def test_upstream_task_pending_processing_completed_and_unknown(api: httpx.Clien
     processing = until(api, task_id, "processing")
     wait_for(lambda: task(api, task_id)["progress"] == 50, what="upstream status 20 → progress 50")
     assert task(api, task_id) == {"task_id": task_id, "status": "processing", "progress": 50}
+    late = submit(api, model=UPSTREAM_MODEL, prompt=f"{prompt} #steps=45,50")
+    wait_for(lambda: task(api, late)["progress"] == 90, what="upstream status 45 → progress 90")
+    upstream.release(next(t.id for t in upstream.tasks.values() if t.body["prompt"].endswith("#steps=45,50")
+                          and t.body["prompt"].startswith(prompt)))
     held = next(t for t in upstream.tasks.values() if t.body["prompt"] == prompt)
     assert held.body["ratio"] == "16:9" and processing["task_id"] == task_id
     upstream.release(held.id)
@@ -120,7 +124,7 @@ def test_builtin_model_makes_the_mp4_asked_for(api: httpx.Client) -> None:
     task_id = submit(api, prompt="snowy mountains at dawn, zoom in", ratio="16:9", resolution="480p", duration=1)
     assert task(api, task_id)["status"] in ("pending", "processing", "completed")
 
-    done = api.get(f"/v1/videos/tasks/{task_id}", params={"wait": 60}).json()
+    done = api.get(f"/v1/videos/tasks/{task_id}", params={"wait": "true"}).json()  # true: up to the cap
     assert done["status"] == "completed"
     size, frames, duration = frames_of(httpx.get(done["result"]["url"], timeout=30).content)
     assert size == (854, 480) and len(frames) == 24 and duration == pytest.approx(1.0, abs=0.05)
@@ -180,7 +184,8 @@ def test_a_running_task_can_be_canceled_by_its_owner(video_server: ServerProcess
     assert canceled.json() == {"task_id": task_id, "status": "failed", "error": "任务已取消", "error_code": "CANCELED"}
     assert task(api, task_id)["status"] == "failed"
     again = api.post(path)
-    assert again.status_code == 409 and again.json()["error"]
+    assert again.status_code == 409
+    assert again.json() == {"error": "the task has ended (failed); only a pending or processing task can be canceled"}
 
 
 def test_without_keys_on_loopback_the_api_is_open(server: ServerProcess) -> None:
@@ -232,5 +237,8 @@ def test_bad_input_is_refused_naming_the_field(api: httpx.Client) -> None:
     assert too_big.status_code == 400 and "larger than 10 MB" in too_big.json()["error"]
     not_json = api.post("/v1/videos/generations", content=b"prompt=x", headers={"Content-Type": "text/plain"})
     assert not_json.status_code == 400
+    for wait in ("soon", "-1"):
+        bad_wait = api.get("/v1/videos/tasks/job_does_not_exist", params={"wait": wait})
+        assert bad_wait.status_code == 400 and bad_wait.json()["field"] == "wait", bad_wait.text
     listed = api.get("/v1/videos/tasks/job_does_not_exist")
     assert (listed.status_code, listed.json()) == (404, NOT_FOUND)

@@ -6,16 +6,18 @@ job at a time, so queue order is observable; each test uses its own kb_id.
 
 from __future__ import annotations
 
+import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from montage import errors
+from montage import errors, outbound
 from montage.domain.jobs import JobStatus
 from montage.domain.tasks import TaskView
 from montage.engine.runtime import Engine
@@ -32,6 +34,7 @@ from tests.support.http_target import HttpTarget
 from tests.support.waiting import wait_for
 
 ENDED = {"SUCCEEDED", "FAILED", "CANCELED"}
+DATA = Path(__file__).resolve().parents[1] / "data" / "kb"
 
 
 @dataclass
@@ -41,7 +44,11 @@ class TaskCore:
     tasks: TaskService
     knowledge: KnowledgeService
     uploads: Path
-    target: str
+    http: HttpTarget
+
+    @property
+    def target(self) -> str:
+        return self.http.url
 
     def create(self, task_type: str, kb_id: str, payload: dict[str, Any], **kwargs: Any) -> TaskView:
         return self.tasks.create(NewTask(task_type=task_type, kb_id=kb_id, payload=payload, **kwargs))
@@ -58,15 +65,16 @@ class TaskCore:
 
 
 @pytest.fixture(scope="module")
-def target() -> Iterator[str]:
+def target() -> Iterator[HttpTarget]:
     with HttpTarget() as server:
-        yield server.url
+        yield server
 
 
 @pytest.fixture(scope="module", params=[
     pytest.param(b, marks=pytest.mark.skipif(b == "postgres" and not POSTGRES_URL, reason="no PostgreSQL"))
     for b in BACKENDS])
-def tc(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, target: str) -> Iterator[TaskCore]:
+def tc(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+       target: HttpTarget) -> Iterator[TaskCore]:
     tmp = tmp_path_factory.mktemp(f"tasks-{request.param}")
     uploads = tmp / "uploads"
     uploads.mkdir()
@@ -103,6 +111,10 @@ def test_a_document_task_runs_and_reports_its_result(tc: TaskCore) -> None:
     assert outputs["chunks"] >= 3 and outputs["chunk_size"] == 200
     summary = tc.knowledge.get(kb_id)
     assert summary.documents == 1 and summary.chunks == outputs["chunks"]
+    assert summary.model is None and summary.embedded == 0 and summary.vectors == 0
+    not_embedded = tc.wait(tc.create("vector_storage", kb_id, {}).job.id).job
+    assert not_embedded.status == JobStatus.FAILED and not_embedded.error is not None
+    assert not_embedded.error.code == "KB_NOT_EMBEDDED"
     again = tc.wait(tc.create("document_processing", kb_id, {"file_path": str(path)}).job.id)
     assert again.job.status == JobStatus.SUCCEEDED
     assert tc.knowledge.get(kb_id).documents == 1  # the same file again replaces, never duplicates
@@ -189,6 +201,69 @@ def test_retries_with_backoff_count_and_a_timeout_fails_the_task(tc: TaskCore) -
     timed_out = tc.wait(slow.job.id).job
     assert timed_out.status == JobStatus.FAILED and timed_out.error is not None
     assert timed_out.error.code == "TIMEOUT"
+
+
+def test_a_timeout_or_cancel_stops_a_task_while_its_request_is_out(tc: TaskCore) -> None:
+    kb_id = kb()
+    held = tc.create("health_check", kb_id, {"url": f"{tc.target}/hold?key={kb_id}", "timeout": 60}, timeout_s=0.5,
+                     max_retries=0)
+    # the target holds the answer until released: the task must fail while the request is still out
+    timed_out = tc.wait(held.job.id, timeout=20).job
+    assert timed_out.status == JobStatus.FAILED and timed_out.error is not None
+    assert timed_out.error.code == "TIMEOUT"
+
+    running = tc.wait(tc.create("health_check", kb_id, {"url": f"{tc.target}/hold?key={kb_id}-c",
+                                                         "timeout": 60}).job.id, "RUNNING")
+    tc.tasks.cancel(running.job.id)
+    wait_for(lambda: running.job.id not in tc.engine.running, timeout=20, what="the canceled stage to stop")
+    retried = tc.tasks.retry(running.job.id)  # a new attempt, not the canceled one's late answer
+    tc.http.release(f"{kb_id}-c")
+    done = tc.wait(retried.job.id).job
+    assert done.status == JobStatus.SUCCEEDED and done.stages[0].attempts == 2
+    assert datetime.fromisoformat(done.stages[0].outputs["checked_at"]) >= retried.job.updated_at
+    tc.http.release(kb_id)
+
+
+def test_a_url_montage_may_not_call_is_refused_not_retried(tc: TaskCore) -> None:
+    kb_id = kb()
+    with pytest.raises(errors.ValidationFailed) as refused:
+        tc.create("health_check", kb_id, {"url": "http://169.254.169.254/latest/meta-data"})
+    assert refused.value.details["field"] == "payload.url" and "169.254.169.254" in refused.value.message
+    by_name = tc.target.replace("127.0.0.1", "localhost")  # a name: checked only when it is called
+    outbound.configure(allow_private=False)  # now the target, on loopback, is an address montage may not call
+    try:
+        failed = tc.wait(tc.create("health_check", kb_id, {"url": f"{by_name}/ok"}, max_retries=3).job.id).job
+    finally:
+        outbound.configure(allow_private=True)
+    assert failed.status == JobStatus.FAILED and failed.error is not None
+    assert failed.error.code == "URL_REFUSED" and failed.stages[0].attempts == 1
+
+
+def test_health_names_the_failing_dependency_and_a_full_queue(tc: TaskCore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from montage.services.health import HealthService
+
+    queues = {"status": "healthy", "queues": ["default"]}
+    health = HealthService(tc.runtime, lambda: dict(queues))
+    report = health.report()
+    assert report.status == "healthy" and report.details["queue"]["limit"] == tc.runtime.settings.max_queued_jobs
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+    monkeypatch.setattr(tc.runtime.settings, "llm_base_url", dead)
+    degraded = HealthService(tc.runtime, lambda: dict(queues)).report()
+    assert degraded.status == "degraded" and degraded.can_take_work
+    assert degraded.details["llm"]["status"] == "unhealthy" and "error" in degraded.details["llm"]
+    monkeypatch.undo()
+    kb_id = kb()
+    blocker = tc.blocker(kb_id, seconds=1.0)
+    waiting = tc.create("noop", kb_id, {})
+    monkeypatch.setattr(tc.runtime.settings, "max_queued_jobs", 1)
+    full = health.report()
+    assert full.status == "unhealthy" and not full.can_take_work
+    assert full.details["queue"]["status"] == "unhealthy" and "full" in full.details["queue"]["error"]
+    monkeypatch.undo()
+    for view in (blocker, waiting):
+        tc.wait(view.job.id)
 
 
 def test_queue_full_refuses_and_a_batch_is_all_or_nothing(tc: TaskCore, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -299,6 +374,27 @@ def test_indexing_a_corpus_ranks_the_relevant_chunk_first(tc: TaskCore) -> None:
         hits = tc.knowledge.search(kb_id, query, top_k=3).hits
         assert Path(hits[0].source).name == expected, (query, [(Path(h.source).name, h.score) for h in hits])
         assert hits[0].score > hits[1].score
+
+
+def test_one_document_of_ten_topics_is_indexed_and_each_question_finds_its_paragraph(tc: TaskCore) -> None:
+    kb_id = kb()
+    path = tc.uploads / f"{kb_id}.md"
+    shutil.copy(DATA / "ten-topics.md", path)  # ten paragraphs of ~150 characters on unrelated subjects
+    indexed = tc.wait(tc.create("knowledge_indexing", kb_id, {"file_path": str(path), "chunk_size": 200,
+                                                               "chunk_overlap": 0}).job.id, timeout=120).job
+    assert indexed.status == JobStatus.SUCCEEDED, indexed.error
+    assert indexed.stages[0].outputs["chunks"] == 10 and indexed.stages[2].outputs["vectors"] == 10
+    # questions that share almost no words with their paragraph: the ranking is by meaning
+    questions = {"how do insects keep a hive going": "honeybee colony", "training for a long race": "Marathon",
+                 "a peace agreement that ended a war in the 1600s": "Westphalia",
+                 "my tap drips, how do I fix it": "leaking faucet", "how do plants make food from light":
+                 "Photosynthesis", "home loan rates": "mortgage", "bread made with natural yeast": "Sourdough",
+                 "what happens when a huge star dies": "Black holes", "memory management in a programming language":
+                 "garbage collector", "improvised music with saxophones": "Jazz"}
+    for question, words in questions.items():
+        hits = tc.knowledge.search(kb_id, question, top_k=2).hits
+        assert words in hits[0].text, (question, [h.text[:60] for h in hits])
+        assert hits[0].score > hits[1].score + 0.1
 
 
 def test_vector_storage_takes_vectors_a_client_computed(tc: TaskCore) -> None:

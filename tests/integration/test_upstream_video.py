@@ -112,6 +112,7 @@ def test_dropped_connections_keep_the_task_going_with_the_error_text(upstream: F
     assert dest.read_bytes() == upstream.video
     assert upstream.tasks[task_id].dropped == 3
     assert reports.notices and all(n.startswith("查询失败: ") for n in reports.notices)
+    assert f"cannot reach {upstream.url}/mweb/v1/get_history_by_ids: " in reports.notices[0]  # which address
     assert reports.calls[-1][1].startswith("downloading")  # the notice went away once reads worked
 
 

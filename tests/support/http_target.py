@@ -1,4 +1,5 @@
-"""A tiny local HTTP server for health_check tasks: /ok, /fail, /slow?s=…, /flaky?key=…&n=…."""
+"""A tiny local HTTP server for health_check tasks: /ok, /fail, /slow?s=…, /flaky?key=…&n=…, and
+/hold?key=… (answers only once :meth:`HttpTarget.release` is called for that key)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, urlparse
 class _Handler(BaseHTTPRequestHandler):
     calls: ClassVar[Counter[str]] = Counter()
     lock: ClassVar[threading.Lock] = threading.Lock()
+    holds: ClassVar[dict[str, threading.Event]] = {}
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
@@ -30,11 +32,19 @@ class _Handler(BaseHTTPRequestHandler):
             return 200
         if path == "/fail":
             return 500
+        if path == "/hold":
+            self.hold(query["key"]).wait(60)
+            return 200
         if path == "/flaky":
             with self.lock:
                 self.calls[query["key"]] += 1
                 return 503 if self.calls[query["key"]] <= int(query.get("n", "1")) else 200
         return 200 if path == "/ok" else 404
+
+    @classmethod
+    def hold(cls, key: str) -> threading.Event:
+        with cls.lock:
+            return cls.holds.setdefault(key, threading.Event())
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -51,6 +61,12 @@ class HttpTarget:
         self.thread.start()
         return self
 
+    def release(self, key: str) -> None:
+        """Let the requests to ``/hold?key=<key>`` (and later ones) be answered."""
+        _Handler.hold(key).set()
+
     def __exit__(self, *exc: object) -> None:
+        for event in list(_Handler.holds.values()):
+            event.set()
         self.server.shutdown()
         self.server.server_close()

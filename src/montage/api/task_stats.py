@@ -48,6 +48,7 @@ def worker_body(report: WorkerReport) -> dict[str, Any]:
 
 @router.get("/stats/tasks", summary="Task counts, success rate and mean run time (optionally of one kb_id)")
 def task_stats(request: Request, kb_id: str | None = None) -> dict[str, Any]:
+    kb_id = kb_id or None  # ?kb_id= : every task, and said so
     return {**task_stats_body(task_services(request).stats.task_counts(kb_id)), "kb_id": kb_id}
 
 

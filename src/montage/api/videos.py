@@ -27,7 +27,7 @@ from starlette.datastructures import UploadFile
 from montage.api.deps import services
 from montage.domain import access
 from montage.domain.jobs import Job, JobStatus
-from montage.errors import ValidationFailed
+from montage.errors import NotCancelable, ValidationFailed
 from montage.generators.builtin.video.input import MAX_PICTURE_BYTES
 from montage.pipelines.videos import FAIL_PREFIX, NOTICE, video_path, work_progress
 from montage.services.asset_links import AssetLinks
@@ -44,7 +44,7 @@ STATUS = {
 NOT_FOUND = TaskNotFound.__doc__ or "任务不存在或已过期"
 #: The seed's words for a missing or wrong token (the bearer token is a montage API key).
 AUTH_WORDS = {"MISSING_API_KEY": "未提供认证令牌", "INVALID_API_KEY": "认证令牌无效"}
-WaitQuery = Annotated[float | None, Query(ge=0, description="Block up to this many seconds for the result.")]
+WaitQuery = Annotated[str | None, Query(description="Block up to this many seconds for the result (true: the cap).")]
 
 
 def error_body(status: int, code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def task_body(job: Job, base: str, links: AssetLinks | None = None) -> dict[str,
     if status == "pending":
         body["progress"] = 0
     elif status == "processing":
-        body["progress"] = int(work_progress(job))
+        body["progress"] = round(work_progress(job))  # the stage's share of the job's progress: 89.99… is 90
         if job.message.startswith(NOTICE):
             body["error"] = job.message[len(NOTICE):]
     elif status == "completed":
@@ -169,8 +169,11 @@ def video_request(body: dict[str, Any], uploads: list[Upload]) -> VideoRequest:
                         uploads=uploads)
 
 
-def _wait_seconds(body: dict[str, Any], query: float | None) -> float:
+def _wait_seconds(body: dict[str, Any], query: str | None) -> float:
+    """``wait`` from the body or else the query: seconds, or true (the cap) / false."""
     value = body.get("wait", query)
+    if isinstance(value, str):
+        value = value.strip().lower()
     if value in (None, False, "", "false", "0"):
         return 0.0
     if value in (True, "true"):
@@ -206,8 +209,9 @@ async def create_generation(request: Request, wait: WaitQuery = None) -> dict[st
 async def get_task(task_id: str, request: Request, wait: WaitQuery = None) -> dict[str, Any] | JSONResponse:
     _, owner = authorize(request)
     svc = video_service(request)
-    if wait:
-        job = await svc.wait(services(request).hub, owner, task_id, wait)
+    seconds = _wait_seconds({}, wait)
+    if seconds > 0:
+        job = await svc.wait(services(request).hub, owner, task_id, seconds)
         return task_body(job, base_url(request), signer(request))
     job = await svc.read(owner, task_id)
     return JSONResponse(task_body(job, base_url(request), signer(request)))  # plain JSON: no encoder pass over the body
@@ -216,5 +220,11 @@ async def get_task(task_id: str, request: Request, wait: WaitQuery = None) -> di
 @router.post("/tasks/{task_id}/cancel", summary="Stop a task that has not ended (409 if it has)")
 async def cancel_task(task_id: str, request: Request) -> dict[str, Any]:
     _, owner = authorize(request)
-    job = await run_in_threadpool(video_service(request).cancel, owner, task_id)
+    svc = video_service(request)
+    try:
+        job = await run_in_threadpool(svc.cancel, owner, task_id)
+    except NotCancelable:
+        ended = await run_in_threadpool(svc.task, owner, task_id, fresh=True)
+        raise NotCancelable(f"the task has ended ({STATUS[ended.status]}); only a pending or processing task can "
+                            "be canceled", task_id=task_id, status=STATUS[ended.status]) from None
     return task_body(job, base_url(request), signer(request))

@@ -4,7 +4,7 @@ Each check really touches its dependency: the app database answers a query, DBOS
 database gives its queues back, executors have sent heartbeats, the data folder takes a
 write, the embedding model's files are installed (or its endpoint answers), every
 configured upstream endpoint answers. The service cannot take work (``unhealthy``, 503)
-when the database, the queue or the storage fails; any other failing check makes it
+when the database, the queue (or its room: a full queue) or the storage fails; any other failing check makes it
 ``degraded`` (200): work is accepted and waits for that dependency.
 """
 
@@ -54,7 +54,7 @@ class HealthService:
         self._lock = threading.Lock()
 
     def report(self) -> HealthReport:
-        checks: dict[str, Probe] = {"database": self._database, "queue": self.queue_probe,
+        checks: dict[str, Probe] = {"database": self._database, "queue": self._queue,
                                     "workers": self._workers, "storage": self._storage,
                                     "embeddings": self._embeddings}
         for name, url in self._endpoints().items():
@@ -71,6 +71,18 @@ class HealthService:
             queued = sum(tasks_repo.queued(s).values())
         return {"status": "healthy", "latency_ms": _ms(started), "queued_jobs": queued,
                 "backend": "postgresql" if self.runtime.db.is_postgres else "sqlite"}
+
+    def _queue(self) -> dict[str, Any]:
+        """The queues answer, and have room: a full queue refuses new work (503 QUEUE_FULL)."""
+        detail = self.queue_probe()
+        with self.runtime.db.read() as s:
+            queued = sum(tasks_repo.queued(s).values())
+        limit = self.settings.max_queued_jobs
+        detail = {**detail, "size": queued, "limit": limit}
+        if queued >= limit and detail.get("status") == "healthy":
+            detail.update(status="unhealthy", error=f"the queue is full ({queued} of {limit} jobs waiting): new "
+                                                    "work is refused with 503 QUEUE_FULL until it drains")
+        return detail
 
     def _workers(self) -> dict[str, Any]:
         window = max(15.0, 3 * self.settings.heartbeat_interval_s)

@@ -8,6 +8,7 @@ base's matrix in memory until the knowledge base changes (its version moves).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Sequence
@@ -93,7 +94,12 @@ class KnowledgeService:
 
     def summary(self, kb_id: str) -> KnowledgeBase | None:
         with self.db.read() as s:
-            return kb_repo.load_kb(s, kb_id)
+            kb = kb_repo.load_kb(s, kb_id)
+        if kb is not None and kb.model is None and kb.embedded:
+            # the store counts chunks whose embedding model is the knowledge base's; before any
+            # embedding both are NULL and every chunk counted as embedded
+            kb = dataclasses.replace(kb, embedded=0)
+        return kb
 
     # -- reads for clients ------------------------------------------------------------
     def get(self, kb_id: str) -> KnowledgeBase:

@@ -9,6 +9,8 @@ import pytest
 from montage.generators.builtin.kb.extract import DocumentError, check_path, decode_text, extract, probe
 from tests.support.documents import make_docx, make_pdf
 
+DATA = Path(__file__).resolve().parents[2] / "data" / "kb"
+
 
 def test_text_files_in_utf8_with_bom_and_gb18030(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_bytes("\ufeffHello, 世界".encode())
@@ -42,6 +44,17 @@ def test_pdf_text_by_page(tmp_path: Path) -> None:
     doc = extract(make_pdf(tmp_path / "r.pdf", [["Quarterly revenue grew."], ["Costs (mostly cloud) fell."]]))
     assert doc.pages == 2 and doc.mime == "application/pdf"
     assert "Quarterly revenue grew." in doc.text and "Costs (mostly cloud) fell." in doc.text
+
+
+def test_a_pdf_printed_by_a_browser(tmp_path: Path) -> None:
+    """A real-world PDF (Chromium's print to PDF: subset TrueType fonts with ToUnicode maps)."""
+    doc = extract(DATA / "report-chromium.pdf")
+    assert doc.pages == 1 and doc.title == "Quarterly report"
+    words = " ".join(doc.text.split())
+    for sentence in ("Quarterly report 2025",
+                     "migrated the billing database from MySQL to PostgreSQL without downtime.",
+                     "Exchange-rate swings remain the largest risk to next year's margin."):
+        assert sentence in words
 
 
 def test_encrypted_pdf_is_refused_clearly_but_an_empty_user_password_is_read(tmp_path: Path) -> None:
@@ -82,7 +95,8 @@ def test_paths_must_be_absolute_inside_a_root_supported_and_small_enough(tmp_pat
     assert check_path(str(root / "ok.txt"), [root], 100) == (root / "ok.txt").resolve()
     cases = {"relative.txt": "PATH_NOT_ABSOLUTE", str(tmp_path / "outside.txt"): "PATH_NOT_ALLOWED",
              str(root / ".." / "outside.txt"): "PATH_NOT_ALLOWED", str(root / "link.txt"): "PATH_NOT_ALLOWED",
-             str(root / "data.bin"): "UNSUPPORTED_FILE_TYPE", str(root / "missing.pdf"): "FILE_NOT_FOUND"}
+             str(root / "data.bin"): "UNSUPPORTED_FILE_TYPE", str(root / "missing.pdf"): "FILE_NOT_FOUND",
+             str(root): "NOT_A_FILE"}
     for raw, code in cases.items():
         with pytest.raises(DocumentError) as info:
             check_path(raw, [root], 100)

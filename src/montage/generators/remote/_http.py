@@ -60,9 +60,9 @@ def send(client: httpx.Client, prefix: str, method: str, url: str, **kwargs: Any
             f"{method} {url} timed out: {exc}", code=f"{prefix}_TIMEOUT", url=str(client.base_url) + url
         ) from exc
     except httpx.TransportError as exc:
-        raise GeneratorError(
-            f"cannot reach {client.base_url}: {exc}", code=f"{prefix}_UNREACHABLE", url=str(client.base_url)
-        ) from exc
+        # the address without its query (which may carry a token): the base URL is empty for absolute URLs
+        target = url.split("?", 1)[0] if url.startswith(("http://", "https://")) else str(client.base_url)
+        raise GeneratorError(f"cannot reach {target}: {exc}", code=f"{prefix}_UNREACHABLE", url=target) from exc
     if response.status_code >= 500:
         raise GeneratorError(
             f"{method} {url} answered {response.status_code}: {response.text[:300]}",

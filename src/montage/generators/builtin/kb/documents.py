@@ -38,7 +38,8 @@ class DocumentProcessing:
         ctx.progress(60, f"splitting {len(doc.text)} characters")
         chunks = split_text(doc.text, size, overlap)
         if not chunks:
-            raise DocumentError(f"{path.name} has no text to extract (a scanned PDF needs OCR first)",
+            hint = " (a scanned PDF needs OCR first)" if path.suffix.lower() == ".pdf" else ""
+            raise DocumentError(f"{path.name} has no text to extract{hint}",
                                 code="DOCUMENT_EMPTY", file_path=str(path))
         with ctx.path(f"{ctx.stage}/chunks.jsonl").open("w", encoding="utf-8") as fh:
             for chunk in chunks:

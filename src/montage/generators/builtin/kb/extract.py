@@ -46,6 +46,9 @@ def check_path(raw: str, roots: Sequence[Path], max_bytes: int) -> Path:
         raise DocumentError(f"file_path {raw} is outside the allowed folders ({', '.join(allowed)}); "
                             "set MONTAGE_ALLOWED_ROOTS to add one", code="PATH_NOT_ALLOWED", file_path=raw,
                             allowed_roots=allowed)
+    if resolved.is_dir():
+        raise DocumentError(f"{raw} is a folder, not a file (batch_processing takes a folder)", code="NOT_A_FILE",
+                            file_path=raw)
     if resolved.suffix.lower() not in MIME:
         raise DocumentError(f"unsupported file type {resolved.suffix or '(none)'}; supported: "
                             f"{', '.join(SUPPORTED)}", code="UNSUPPORTED_FILE_TYPE", file_path=raw,

@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
+from montage import outbound
+from montage.errors import UrlRefused
+
 DOCUMENT_TASK_TYPES = ("document_processing", "knowledge_indexing")
 
 
@@ -86,6 +89,16 @@ class HealthPayload(_Payload):
     timeout: float = Field(10.0, gt=0, le=120, description="Seconds to wait for the answer.")
     expected_status: list[int] | None = Field(None, description="Healthy status codes (default: 200–399).")
     fail_on_unhealthy: bool = Field(True, description="Fail (and retry) the task when the URL is unhealthy.")
+
+    @field_validator("url")
+    @classmethod
+    def _callable(cls, value: str) -> str:
+        """An address montage never calls (a cloud metadata service, link-local…) is refused now,
+        not after a task and its retries; a host name is checked when it is called."""
+        try:
+            return outbound.check_literal(value)
+        except UrlRefused as exc:
+            raise ValueError(exc.message) from None
 
 
 class NoopPayload(BaseModel):

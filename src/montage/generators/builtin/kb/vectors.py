@@ -76,7 +76,7 @@ class VectorStorage:
         else:
             summary = store.summary(kb_id)
             if summary is None or summary.embedded == 0:
-                raise _empty_kb(kb_id, "embeddings") if summary is None or summary.chunks == 0 else GeneratorError(
+                raise _empty_kb(kb_id, "chunks") if summary is None or summary.chunks == 0 else GeneratorError(
                     f"knowledge base {kb_id} has no embeddings yet; run embedding_generation first",
                     code="KB_NOT_EMBEDDED", retryable=False, kb_id=kb_id)
             stored = store.index_embeddings(kb_id)
