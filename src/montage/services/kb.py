@@ -8,7 +8,6 @@ base's matrix in memory until the knowledge base changes (its version moves).
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Sequence
@@ -94,12 +93,7 @@ class KnowledgeService:
 
     def summary(self, kb_id: str) -> KnowledgeBase | None:
         with self.db.read() as s:
-            kb = kb_repo.load_kb(s, kb_id)
-        if kb is not None and kb.model is None and kb.embedded:
-            # the store counts chunks whose embedding model is the knowledge base's; before any
-            # embedding both are NULL and every chunk counted as embedded
-            kb = dataclasses.replace(kb, embedded=0)
-        return kb
+            return kb_repo.load_kb(s, kb_id)
 
     # -- reads for clients ------------------------------------------------------------
     def get(self, kb_id: str) -> KnowledgeBase:

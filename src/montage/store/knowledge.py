@@ -164,7 +164,8 @@ def load_kb(s: Session, kb_id: str) -> KnowledgeBase | None:
         documents=count(select(func.count()).select_from(KnowledgeDocumentRow)
                         .where(KnowledgeDocumentRow.kb_id == kb_id)),
         chunks=count(chunk_q),
-        embedded=count(chunk_q.where(KnowledgeChunkRow.embedding_model == row.model)),
+        # before any embedding the model is NULL, and "== NULL" would count every chunk
+        embedded=count(chunk_q.where(KnowledgeChunkRow.embedding_model == row.model)) if row.model else 0,
         vectors=count(select(func.count()).select_from(KnowledgeVectorRow).where(KnowledgeVectorRow.kb_id == kb_id)),
     )
 
