@@ -159,3 +159,68 @@ def test_kept_views_follow_this_process_writes_at_once_and_other_processes_by_th
         assert core.jobs.get(job.id).message == "changed elsewhere"
     finally:
         other.dispose()
+
+
+def test_an_attempt_that_outlives_a_cancel_and_retry_changes_nothing_of_the_new_run(core: Core) -> None:
+    import threading
+    from typing import Any, ClassVar
+
+    from montage.domain.pipelines import PipelineSpec, StageSpec
+    from montage.generators.base import GeneratorConfig, StageContext
+    from montage.generators.registry import register
+    from montage.pipelines import register_pipeline
+
+    entered = {1: threading.Event(), 2: threading.Event()}
+    release = {1: threading.Event(), 2: threading.Event()}
+
+    class Stubborn:
+        """Never checks for cancel: a generator stuck in one long call."""
+
+        name: ClassVar[str] = "test.stubborn"
+        Config: ClassVar[type[GeneratorConfig]] = GeneratorConfig
+
+        def run(self, ctx: StageContext, config: Any) -> dict[str, Any]:
+            run = 1 if not entered[1].is_set() else 2
+            entered[run].set()
+            assert release[run].wait(30)
+            ctx.progress(50, f"run {run} half way")
+            return {"run": run}
+
+    execution = core.engine.execution
+    completed: list[tuple[str | None, dict[str, Any]]] = []
+    first_done = threading.Event()
+    complete_stage = execution.complete_stage
+
+    def recording(start: Any, outputs: dict[str, Any]) -> dict[str, Any]:
+        result = complete_stage(start, outputs)
+        completed.append((start.job.workflow_id, result))
+        if outputs == {"run": 1}:
+            first_done.set()
+        return result
+
+    execution.complete_stage = recording  # type: ignore[method-assign]
+    register(Stubborn)
+    register_pipeline(PipelineSpec(name="test-stubborn", version="1", description="test",
+                                   stages=(StageSpec("only", "test.stubborn"),)))
+    try:
+        job = core.submit("test-stubborn")
+        assert entered[1].wait(30)
+        core.jobs.cancel(job.id)
+        retried = core.jobs.retry(job.id)
+        assert execution.interruption(job.id, job.workflow_id) == "canceled"  # the old run is told to stop
+        assert execution.interruption(job.id, retried.workflow_id) is None
+        assert entered[2].wait(30)
+        release[1].set()  # the canceled run comes back while the retried one works
+        assert first_done.wait(30)
+        assert completed == [(job.workflow_id, {"status": "ended", "stage": "only"})]
+        running = core.jobs.get(job.id)
+        assert running.status == JobStatus.RUNNING
+        assert running.stage("only").status == StageStatus.RUNNING  # type: ignore[union-attr]
+        release[2].set()
+        done = core.wait_status(job.id, "SUCCEEDED")
+        assert done.stage("only").outputs == {"run": 2}  # type: ignore[union-attr]
+        messages = [e.message for e in core.jobs.events_after(job.id, 0)]
+        assert "run 2 half way" in messages and "run 1 half way" not in messages
+    finally:
+        release[1].set()
+        release[2].set()

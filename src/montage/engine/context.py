@@ -35,6 +35,7 @@ class EngineStageContext:
     stage_index: int
     stage_count: int
     host: StageServices | None = None
+    workflow_id: str | None = None  # the run this attempt belongs to: a later run supersedes it
     _last_check: float = field(default=0.0, init=False)
     _last_progress: float = field(default=0.0, init=False)
 
@@ -45,7 +46,7 @@ class EngineStageContext:
             return
         self._last_progress = now
         overall = (self.stage_index + percent / 100.0) / max(1, self.stage_count) * 100.0
-        self.execution.report_progress(self.job_id, self.stage, overall, message, percent)
+        self.execution.report_progress(self.job_id, self.stage, overall, message, percent, self.workflow_id)
 
     def log(self, text: str, level: str = "info") -> None:
         self.execution.log(self.job_id, self.stage, text, level)
@@ -67,7 +68,7 @@ class EngineStageContext:
         if now - self._last_check < _CANCEL_POLL_S:
             return
         self._last_check = now
-        state = self.execution.interruption(self.job_id)
+        state = self.execution.interruption(self.job_id, self.workflow_id)
         if state == "canceled":
             raise JobCanceled()
         if state == "timeout":

@@ -82,7 +82,7 @@ def run_stage_step(job_id: str) -> dict[str, Any]:
 
 def _run_stage(engine: Any, job_id: str) -> dict[str, Any]:
     execution = engine.execution
-    start = execution.start_next_stage(job_id, engine.executor_id)
+    start = execution.start_next_stage(job_id, engine.executor_id, DBOS.workflow_id)
     if not isinstance(start, StageStart):
         return start
     run = start.stage
@@ -92,7 +92,7 @@ def _run_stage(engine: Any, job_id: str) -> dict[str, Any]:
         input=start.job.input, outputs={s.name: s.outputs for s in start.job.stages if s.position < run.position},
         feedback=execution.feedback_for(job_id, run.name) if run.revision else None, revision=run.revision,
         workdir=engine.runtime.assets.workdir(job_id), seed=_seed(job_id), stage_index=start.index,
-        stage_count=start.count, host=engine.stage_services,
+        stage_count=start.count, host=engine.stage_services, workflow_id=start.job.workflow_id,
     )
     try:
         config = generator.Config.model_validate(start.params)
@@ -112,7 +112,7 @@ def _run_stage(engine: Any, job_id: str) -> dict[str, Any]:
 def _stage_error(execution: Any, start: StageStart, code: str, message: str, retryable: bool
                  ) -> dict[str, Any]:
     stage = start.stage
-    execution.fail_stage(start.job.id, stage.name, code, message, retryable)
+    execution.fail_stage(start, code, message, retryable)
     return {"status": "error", "stage": stage.name, "code": code, "message": message, "retryable": retryable,
             "max_attempts": stage.max_attempts, "backoff_s": stage.backoff_s}
 

@@ -49,13 +49,17 @@ class ExecutionService:
         self.assets: AssetStore = runtime.assets
 
     # -- job lifecycle -------------------------------------------------------------
-    def start_next_stage(self, job_id: str, worker_id: str) -> StageStart | dict[str, Any]:
+    def start_next_stage(self, job_id: str, worker_id: str, workflow_id: str | None = None
+                         ) -> StageStart | dict[str, Any]:
         """Start the job's next stage in one transaction: QUEUED → RUNNING first if the job has
         not begun, the stage marked running. When no stage is to run now, the outcome instead:
         ``gate`` (waiting for a decision), ``done`` (all stages finished: the job has just
-        succeeded), ``canceled``, ``timeout`` or ``ended`` (finished earlier)."""
+        succeeded), ``canceled``, ``timeout`` or ``ended`` (finished earlier, or, with
+        ``workflow_id``, another run owns the job now)."""
         with self.db.transaction() as s:
             job = jobs_repo.load_job(s, job_id)
+            if workflow_id is not None and job.workflow_id != workflow_id:
+                return {"status": "ended", "stage": job.current_stage}
             if job.status == JobStatus.QUEUED:
                 now = utcnow()
                 job = jobs_repo.transition(
@@ -140,6 +144,8 @@ class ExecutionService:
             job = jobs_repo.load_job(s, job_id, with_stages=False)
             if job.status != JobStatus.RUNNING:  # canceled (or timed out) while the stage ran
                 return {"status": self._interruption(job) or "ended", "stage": stage.name}
+            if job.workflow_id != start.job.workflow_id:  # canceled, then retried: another run owns it now
+                return {"status": "ended", "stage": stage.name}
             jobs_repo.update_stage(s, job_id, stage.name, status=status.value, outputs=outputs,
                                    ended_at=utcnow())
             records.append_event(s, job_id, "stage", stage=stage.name, status=job.status.value,
@@ -154,8 +160,11 @@ class ExecutionService:
         self.runtime.notify()
         return outcome
 
-    def fail_stage(self, job_id: str, stage: str, code: str, message: str, will_retry: bool) -> None:
+    def fail_stage(self, start: StageStart, code: str, message: str, will_retry: bool) -> None:
+        job_id, stage = start.job.id, start.stage.name
         with self.db.transaction() as s:
+            if jobs_repo.load_job(s, job_id, with_stages=False).workflow_id != start.job.workflow_id:
+                return  # a superseded attempt (the job was canceled and retried meanwhile)
             jobs_repo.update_stage(s, job_id, stage, status=StageStatus.FAILED.value, error_code=code,
                                    error_message=message, ended_at=utcnow())
             text = f"{stage} failed: {message}" + (" (will retry)" if will_retry else "")
@@ -190,9 +199,13 @@ class ExecutionService:
 
     # -- reports from a running generator ----------------------------------------------
     def report_progress(self, job_id: str, stage: str, overall: float, message: str,
-                        stage_percent: float | None = None) -> None:
+                        stage_percent: float | None = None, workflow_id: str | None = None) -> None:
+        """Record a stage's progress; with ``workflow_id``, only while that run owns the job."""
         with self.db.transaction() as s:
-            jobs_repo.update_job(s, job_id, progress=overall, **({"message": message} if message else {}))
+            changed = jobs_repo.update_job(s, job_id, progress=overall, workflow_id_is=workflow_id,
+                                           **({"message": message} if message else {}))
+            if not changed:
+                return
             records.append_event(s, job_id, "progress", stage=stage, progress=overall, message=message,
                                  payload={} if stage_percent is None else {"stage_percent": stage_percent})
         self.runtime.notify()
@@ -217,10 +230,14 @@ class ExecutionService:
         self.write_manifest(job_id)
         self.runtime.notify()
 
-    def interruption(self, job_id: str) -> str | None:
-        """"canceled" or "timeout" if the running job must stop, else None."""
+    def interruption(self, job_id: str, workflow_id: str | None = None) -> str | None:
+        """"canceled" or "timeout" if the running job must stop, else None. With ``workflow_id``,
+        also "canceled" once another run owns the job (it was canceled and retried)."""
         with self.db.read() as s:
-            return self._interruption(jobs_repo.load_job(s, job_id, with_stages=False))
+            job = jobs_repo.read_job(s, job_id, with_stages=False)
+        if workflow_id is not None and job.workflow_id != workflow_id:
+            return "canceled"
+        return self._interruption(job)
 
     @staticmethod
     def _interruption(job: Job) -> str | None:

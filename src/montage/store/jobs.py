@@ -189,14 +189,17 @@ def transition(session: Session, job_id: str, target: JobStatus, **fields: Any) 
     return load_job(session, job_id, with_stages=False)
 
 
-def update_job(session: Session, job_id: str, **fields: Any) -> None:
-    """Change fields other than status (progress, message, current stage …)."""
+def update_job(session: Session, job_id: str, *, workflow_id_is: str | None = None, **fields: Any) -> bool:
+    """Change fields other than status (progress, message, current stage …); with
+    ``workflow_id_is``, only while that workflow runs the job. Whether a row changed."""
     touch(session, job_id)
     fields["updated_at"] = utcnow()
-    session.execute(
-        update(JobRow).where(JobRow.id == job_id).values(**fields).execution_options(synchronize_session=False)
-    )
+    query = update(JobRow).where(JobRow.id == job_id)
+    if workflow_id_is is not None:
+        query = query.where(JobRow.workflow_id == workflow_id_is)
+    result = session.execute(query.values(**fields).execution_options(synchronize_session=False))
     session.expire_all()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def update_stage(session: Session, job_id: str, name: str, **fields: Any) -> None:
