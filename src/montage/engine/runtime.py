@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from dbos import DBOS, DBOSConfig, Queue, SetEnqueueOptions, SetWorkflowID
@@ -47,7 +48,9 @@ class Engine:
         self.execution = ExecutionService(runtime)
         self.stage_services = StageServices(runtime, self)
         self.webhooks = WebhookService(runtime)
-        self.running: set[str] = set()  # jobs with a stage running here (guarded by _stage_done)
+        # jobs with a stage attempt running here, and how many (a canceled attempt may still be
+        # running when the job's retry starts another); guarded by _stage_done
+        self.running: Counter[str] = Counter()
         self._queues: dict[str, Queue] = {}  # registered at launch; a server's queue is looked up
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
@@ -127,12 +130,14 @@ class Engine:
         if self.draining.is_set():
             threading.Event().wait()
         with self._stage_done:
-            self.running.add(job_id)
+            self.running[job_id] += 1
         try:
             yield
         finally:
             with self._stage_done:
-                self.running.discard(job_id)
+                self.running[job_id] -= 1
+                if self.running[job_id] <= 0:
+                    del self.running[job_id]
                 self._stage_done.notify_all()
 
     def drain(self, grace_s: float) -> int:
