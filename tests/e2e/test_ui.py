@@ -207,7 +207,7 @@ def test_the_list_follows_jobs_live_and_filters_and_pages(page: Any, http: httpx
     assert page.locator("tr[data-status=CANCELED]").count() == 1
 
 
-def test_a_server_is_registered_from_the_servers_page(page: Any) -> None:
+def test_a_server_is_registered_from_the_servers_page(page: Any, http: httpx.Client) -> None:
     page.goto("/ui/servers")
     page.wait_for_selector("section.panel .empty, table.data")
     page.fill("input[name=name]", "gpu-1")
@@ -222,7 +222,46 @@ def test_a_server_is_registered_from_the_servers_page(page: Any) -> None:
     page.fill("input[name=url]", "http://127.0.0.1:9/")
     page.click("form[data-form=server] button[type=submit]")
     page.wait_for_selector("form[data-form=server] .error-box:has-text('already registered')")
+
+    page.click("tr[data-server=gpu-1] button[data-action=edit]")  # edit: the server's own error first
+    page.fill("dialog input[name=url]", "ftp://127.0.0.1:9/")
+    page.click("dialog button[type=submit]")
+    page.wait_for_selector("dialog[open] .error-box:has-text('http:// or https://')")
+    page.fill("dialog input[name=url]", "http://127.0.0.1:9/v2")
+    page.fill("dialog input[name=batch_size]", "3")
+    page.select_option("dialog select[name=status]", "maintenance")
+    page.uncheck("dialog input[name=enabled]")
+    page.click("dialog button[type=submit]")
+    page.wait_for_selector("tr[data-server=gpu-1] .badge[data-status=maintenance]")
+    saved = http.get("/servers/gpu-1").json()
+    assert (saved["url"], saved["batch_size"], saved["status"], saved["enabled"]) == \
+        ("http://127.0.0.1:9/v2", 3, "maintenance", False), saved
+    assert page.locator("dialog[open]").count() == 0
     shoot(page, "07-servers")
+
+
+def test_the_tasks_page_shows_counts_queue_depth_by_priority_and_workers(page: Any, http: httpx.Client) -> None:
+    http.post("/api/v1/tasks", json={"task_type": "noop", "kb_id": "kb-ui", "payload": {}}).raise_for_status()
+    page.goto("/ui/tasks")
+    page.wait_for_selector("[data-overview] [data-figure=total]")
+    total = http.get("/api/v1/stats/tasks").json()["total_tasks"]
+    page.wait_for_function(f"Number(document.querySelector('[data-figure=total] .value').textContent) >= {total}")
+    assert page.locator("[data-overview] [data-figure^=queue-]").count() == 5  # four priorities and all
+    worker = http.get("/api/v1/stats/system").json()["workers"][0]
+    row = page.locator(f"[data-overview] tr[data-worker='{worker['id']}']")
+    assert "ago" in row.locator("time").inner_text()  # its heartbeat
+    shoot(page, "09-tasks")
+
+
+def test_a_workflow_lists_its_versions_and_makes_a_new_one(page: Any, http: httpx.Client) -> None:
+    page.goto("/ui/workflows")
+    page.click("tr[data-workflow=local-image][data-version='1.0.0'] details.versions summary")
+    page.wait_for_selector("tr[data-workflow=local-image] .version-list li[data-version='1.0.0']")
+    page.click("tr[data-workflow=local-image] [data-action=new-version]")
+    page.wait_for_selector("tr[data-workflow=local-image][data-version='1.0.1']")
+    versions = http.get("/workflows/0/versions").json()
+    assert [v["version"] for v in versions] == ["1.0.0", "1.0.1"] and versions[1]["parent_id"] == 0
+    shoot(page, "10-workflows")
 
 
 def test_every_page_in_the_navigation_opens_by_keyboard(page: Any) -> None:
