@@ -103,6 +103,11 @@ class BatchHost:
                                     child.error if status != ExecutionStatus.COMPLETED else None))
         return states, total
 
+    def item_statuses(self, execution_id: int) -> tuple[tuple[str, int], ...]:
+        """(status, count) of the execution's items: cheap, to poll between progress records."""
+        with self.db.read() as s:
+            return repo.child_status_counts(s, item_owner(execution_id))
+
     def record_progress(self, execution_id: int) -> Progress:
         states, total = self._states(execution_id)
         result = summarise(states)
