@@ -6,6 +6,7 @@ Skipped when /usr/bin/chromium is missing (scripts/system-deps.sh installs it).
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.support.server import ServerProcess
 
@@ -292,3 +294,26 @@ def test_a_failed_job_shows_its_error_code_and_detail_and_offers_retry(page: Any
     assert page.locator("button[data-action=retry]").count() == 1
     assert page.locator(".log li.level-error").count() >= 1
     shoot(page, "08-failed")
+
+
+def test_a_video_is_generated_from_the_form_with_first_and_last_frames(page: Any, http: httpx.Client) -> None:
+    def png(color: tuple[int, int, int]) -> bytes:
+        data = io.BytesIO()
+        Image.new("RGB", (64, 36), color).save(data, "PNG")
+        return data.getvalue()
+
+    page.goto("/ui/videos")
+    page.fill("textarea[name=prompt]", "纸船顺着下雨的街道漂流")
+    page.fill("input[name=resolution]", "480p")
+    page.fill("input[name=duration]", "2")
+    page.set_input_files("input[name=image_file_1]", files=[{"name": "first.png", "mimeType": "image/png",
+                                                             "buffer": png((220, 40, 40))}])
+    page.set_input_files("input[name=image_file_2]", files=[{"name": "last.png", "mimeType": "image/png",
+                                                             "buffer": png((40, 40, 220))}])
+    page.click("form[data-form=video] button[type=submit]")
+    link = page.wait_for_selector("table.data a[href^='/ui/jobs/']")
+    task_id = (link.get_attribute("href") or "").rsplit("/", 1)[-1]
+    job = http.get(f"/api/v1/jobs/{task_id}").json()
+    assert [p["role"] for p in job["input"]["pictures"]] == ["first", "last"]  # sent as multipart uploads
+    page.goto(f"/ui/jobs/{task_id}")
+    page.wait_for_selector("main[data-status=SUCCEEDED] .result video", timeout=120_000)
