@@ -154,6 +154,8 @@ def test_markdown_job_rejected_then_approved_runs_to_a_playable_video(page: Any)
 
     page.click("nav.crumbs a")
     page.wait_for_selector("tr[data-status=SUCCEEDED] .job-link:has-text('深度学习入门')")
+    assert page.locator("tr[data-status=SUCCEEDED] a[data-action=files]").first.get_attribute("href", timeout=5000) \
+        .endswith("#files")  # done: download and details, as the contract's UI guidance has it
     shoot(page, "05-list")
 
 
@@ -294,6 +296,16 @@ def test_a_failed_job_shows_its_error_code_and_detail_and_offers_retry(page: Any
     assert page.locator("button[data-action=retry]").count() == 1
     assert page.locator(".log li.level-error").count() >= 1
     shoot(page, "08-failed")
+
+    page.goto("/ui?status=FAILED")  # the list too: the reason, and Retry (after a confirmation)
+    row = page.locator(f"tr[data-job-id={job['id']}]")
+    row.wait_for()
+    assert failed["code"] in row.locator(".row-error").inner_text()
+    row.locator("button[data-action=retry]").click()
+    page.click("dialog.confirm button[data-confirm]")
+    page.wait_for_selector(".toast:has-text('Retry: done')")
+    assert http.get(f"/api/v1/jobs/{job['id']}").json()["attempts"] > 1 or \
+        http.get(f"/api/v1/jobs/{job['id']}").json()["status"] != "FAILED"
 
 
 def test_a_video_is_generated_from_the_form_with_first_and_last_frames(page: Any, http: httpx.Client) -> None:
