@@ -108,8 +108,8 @@ class Settings(BaseSettings):
     )
     server_health_timeout_s: float = Field(5.0, gt=0, description="Timeout of one server health probe.")
     server_wait_s: float = Field(
-        300.0, ge=0, description="How long a batch item waits for its server to be usable again (offline, "
-        "maintenance, disabled) before it fails with SERVER_UNAVAILABLE.",
+        300.0, ge=0, description="How long batch items wait for a server that went away (offline, maintenance, "
+        "disabled), counted from when it went; then the items still waiting fail with SERVER_UNAVAILABLE.",
     )
     batch_timeout_s: float = Field(
         7 * 24 * 3600.0, gt=0, le=30 * 24 * 3600.0, description="Timeout of a whole batch run (its parent job).",

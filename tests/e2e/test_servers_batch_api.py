@@ -100,7 +100,10 @@ def errors_use_the_contract_shape(http: httpx.Client, folders: Path, out: Path) 
     assert http.put("/servers/s/status", json="maintenance").json()["status"] == "maintenance"
     assert http.put("/servers/s/status", json="sleeping").status_code == 400
     assert http.get("/servers/nope").json() == {"detail": "server 'nope' not found"}
-    assert http.get("/servers", params={"limit": 101}).status_code == 422
+    too_many = http.get("/servers", params={"limit": 101})  # FastAPI names a query field ["query", name]
+    assert too_many.status_code == 422 and too_many.json()["detail"][0]["loc"] == ["query", "limit"]
+    not_a_number = http.put("/workflows/abc/archive")
+    assert not_a_number.status_code == 422 and not_a_number.json()["detail"][0]["loc"] == ["path", "workflow_id"]
     assert [s["name"] for s in http.get("/servers/available").json()] == ["server1"]
     missing = http.post("/batch/process", json={"workflow_name": "local-image"})
     assert missing.status_code == 422 and missing.json()["detail"][0]["loc"][0] == "body"

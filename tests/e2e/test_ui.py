@@ -6,6 +6,7 @@ Skipped when /usr/bin/chromium is missing (scripts/system-deps.sh installs it).
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.support.server import ServerProcess
 
@@ -152,6 +154,8 @@ def test_markdown_job_rejected_then_approved_runs_to_a_playable_video(page: Any)
 
     page.click("nav.crumbs a")
     page.wait_for_selector("tr[data-status=SUCCEEDED] .job-link:has-text('深度学习入门')")
+    assert page.locator("tr[data-status=SUCCEEDED] a[data-action=files]").first.get_attribute("href", timeout=5000) \
+        .endswith("#files")  # done: download and details, as the contract's UI guidance has it
     shoot(page, "05-list")
 
 
@@ -207,7 +211,7 @@ def test_the_list_follows_jobs_live_and_filters_and_pages(page: Any, http: httpx
     assert page.locator("tr[data-status=CANCELED]").count() == 1
 
 
-def test_a_server_is_registered_from_the_servers_page(page: Any) -> None:
+def test_a_server_is_registered_from_the_servers_page(page: Any, http: httpx.Client) -> None:
     page.goto("/ui/servers")
     page.wait_for_selector("section.panel .empty, table.data")
     page.fill("input[name=name]", "gpu-1")
@@ -222,7 +226,46 @@ def test_a_server_is_registered_from_the_servers_page(page: Any) -> None:
     page.fill("input[name=url]", "http://127.0.0.1:9/")
     page.click("form[data-form=server] button[type=submit]")
     page.wait_for_selector("form[data-form=server] .error-box:has-text('already registered')")
+
+    page.click("tr[data-server=gpu-1] button[data-action=edit]")  # edit: the server's own error first
+    page.fill("dialog input[name=url]", "ftp://127.0.0.1:9/")
+    page.click("dialog button[type=submit]")
+    page.wait_for_selector("dialog[open] .error-box:has-text('http:// or https://')")
+    page.fill("dialog input[name=url]", "http://127.0.0.1:9/v2")
+    page.fill("dialog input[name=batch_size]", "3")
+    page.select_option("dialog select[name=status]", "maintenance")
+    page.uncheck("dialog input[name=enabled]")
+    page.click("dialog button[type=submit]")
+    page.wait_for_selector("tr[data-server=gpu-1] .badge[data-status=maintenance]")
+    saved = http.get("/servers/gpu-1").json()
+    assert (saved["url"], saved["batch_size"], saved["status"], saved["enabled"]) == \
+        ("http://127.0.0.1:9/v2", 3, "maintenance", False), saved
+    assert page.locator("dialog[open]").count() == 0
     shoot(page, "07-servers")
+
+
+def test_the_tasks_page_shows_counts_queue_depth_by_priority_and_workers(page: Any, http: httpx.Client) -> None:
+    http.post("/api/v1/tasks", json={"task_type": "noop", "kb_id": "kb-ui", "payload": {}}).raise_for_status()
+    page.goto("/ui/tasks")
+    page.wait_for_selector("[data-overview] [data-figure=total]")
+    total = http.get("/api/v1/stats/tasks").json()["total_tasks"]
+    page.wait_for_function(f"Number(document.querySelector('[data-figure=total] .value').textContent) >= {total}")
+    assert page.locator("[data-overview] [data-figure^=queue-]").count() == 5  # four priorities and all
+    worker = http.get("/api/v1/stats/system").json()["workers"][0]
+    row = page.locator(f"[data-overview] tr[data-worker='{worker['id']}']")
+    assert "ago" in row.locator("time").inner_text()  # its heartbeat
+    shoot(page, "09-tasks")
+
+
+def test_a_workflow_lists_its_versions_and_makes_a_new_one(page: Any, http: httpx.Client) -> None:
+    page.goto("/ui/workflows")
+    page.click("tr[data-workflow=local-image][data-version='1.0.0'] details.versions summary")
+    page.wait_for_selector("tr[data-workflow=local-image] .version-list li[data-version='1.0.0']")
+    page.click("tr[data-workflow=local-image] [data-action=new-version]")
+    page.wait_for_selector("tr[data-workflow=local-image][data-version='1.0.1']")
+    versions = http.get("/workflows/0/versions").json()
+    assert [v["version"] for v in versions] == ["1.0.0", "1.0.1"] and versions[1]["parent_id"] == 0
+    shoot(page, "10-workflows")
 
 
 def test_every_page_in_the_navigation_opens_by_keyboard(page: Any) -> None:
@@ -253,3 +296,36 @@ def test_a_failed_job_shows_its_error_code_and_detail_and_offers_retry(page: Any
     assert page.locator("button[data-action=retry]").count() == 1
     assert page.locator(".log li.level-error").count() >= 1
     shoot(page, "08-failed")
+
+    page.goto("/ui?status=FAILED")  # the list too: the reason, and Retry (after a confirmation)
+    row = page.locator(f"tr[data-job-id={job['id']}]")
+    row.wait_for()
+    assert failed["code"] in row.locator(".row-error").inner_text()
+    row.locator("button[data-action=retry]").click()
+    page.click("dialog.confirm button[data-confirm]")
+    page.wait_for_selector(".toast:has-text('Retry: done')")
+    assert http.get(f"/api/v1/jobs/{job['id']}").json()["attempts"] > 1 or \
+        http.get(f"/api/v1/jobs/{job['id']}").json()["status"] != "FAILED"
+
+
+def test_a_video_is_generated_from_the_form_with_first_and_last_frames(page: Any, http: httpx.Client) -> None:
+    def png(color: tuple[int, int, int]) -> bytes:
+        data = io.BytesIO()
+        Image.new("RGB", (64, 36), color).save(data, "PNG")
+        return data.getvalue()
+
+    page.goto("/ui/videos")
+    page.fill("textarea[name=prompt]", "纸船顺着下雨的街道漂流")
+    page.fill("input[name=resolution]", "480p")
+    page.fill("input[name=duration]", "2")
+    page.set_input_files("input[name=image_file_1]", files=[{"name": "first.png", "mimeType": "image/png",
+                                                             "buffer": png((220, 40, 40))}])
+    page.set_input_files("input[name=image_file_2]", files=[{"name": "last.png", "mimeType": "image/png",
+                                                             "buffer": png((40, 40, 220))}])
+    page.click("form[data-form=video] button[type=submit]")
+    link = page.wait_for_selector("table.data a[href^='/ui/jobs/']")
+    task_id = (link.get_attribute("href") or "").rsplit("/", 1)[-1]
+    job = http.get(f"/api/v1/jobs/{task_id}").json()
+    assert [p["role"] for p in job["input"]["pictures"]] == ["first", "last"]  # sent as multipart uploads
+    page.goto(f"/ui/jobs/{task_id}")
+    page.wait_for_selector("main[data-status=SUCCEEDED] .result video", timeout=120_000)

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
+from sqlalchemy import update
 
 from montage.errors import (
+    GeneratorError,
     IllegalTransition,
     PathNotAllowed,
     ServerDisabled,
@@ -22,6 +25,7 @@ from montage.services.batch import BatchRequest, NewTask
 from montage.services.batch_host import BatchHost
 from montage.store import batch as batch_repo
 from montage.store.models import StageRow
+from montage.store.registry_models import ServerRow
 from tests.integration.conftest import Core
 from tests.support.fake_comfyui import FakeComfyUI
 from tests.support.fake_http_generator import FakeHttpGenerator
@@ -181,8 +185,37 @@ def test_items_wait_for_a_server_in_maintenance_and_fail_clearly_if_it_stays_awa
     result = (task.latest.result or {}) if task.latest else {}
     assert result["success_count"] >= 1 and result["fail_count"] >= 1, result
     failed = [i for i in result["items"] if i["status"] == "failed"]
-    assert all("has been in maintenance for 1.5 s" in i["error"] for i in failed), failed
+    assert all("has been in maintenance since" in i["error"] and "server_wait_s (1.5 s)" in i["error"]
+               for i in failed), failed
+    # The wait counts from when the server went away, once for the whole batch: the items queued
+    # behind the first (batch_size 1) do not each wait server_wait_s again.
+    assert len({i["error"] for i in failed}) == 1, failed
     assert len(service.jobs) == result["success_count"]  # nothing was sent while it was away
+
+
+class _Waited(Exception):
+    pass
+
+
+def test_an_item_waits_only_while_its_server_has_been_away_less_than_server_wait_s(core: Core, reg: Registry) -> None:
+    host = BatchHost(reg.batch.jobs)
+    reg.server("gen")
+    reg.servers.set_status("gen", "maintenance")
+    polls: list[int] = []
+
+    def stop_at_first_poll() -> None:
+        polls.append(1)
+        raise _Waited
+
+    with pytest.raises(_Waited):  # away just now: the item waits (and polls for a cancel)
+        host.wait_for_server("gen", stop_at_first_poll)
+    with core.runtime.db.transaction() as s:  # away for a minute, longer than server_wait_s (1.5 s)
+        s.execute(update(ServerRow).where(ServerRow.name == "gen")
+                  .values(updated_at=datetime.now(UTC) - timedelta(minutes=1)))
+    polls.clear()
+    with pytest.raises(GeneratorError, match=r"has been in maintenance since .* longer than server_wait_s") as failed:
+        host.wait_for_server("gen", stop_at_first_poll)
+    assert failed.value.code == "SERVER_UNAVAILABLE" and polls == []  # at once: no wait of its own
 
 
 def test_task_crud_execute_on_a_server_and_history(reg: Registry, work: Path, tmp_path: Path) -> None:

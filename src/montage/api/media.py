@@ -48,9 +48,17 @@ def detail_body(status: int, code: str, message: str, details: dict[str, Any]) -
     errors = details.get("errors")
     if status == 422 or (status == 400 and errors):
         items = errors or [{"field": details.get("field", ""), "message": message}]
-        return {"detail": [{"loc": ["body", *str(e["field"]).split(".")], "msg": e["message"], "type": code}
-                           for e in items]}
+        return {"detail": [{"loc": _loc(str(e["field"])), "msg": e["message"], "type": code} for e in items]}
     return {"detail": message}
+
+
+def _loc(field: str) -> list[str]:
+    """FastAPI's ``loc``: a query, path or header field as ``["query", name]``, a body field under "body"."""
+    parts = [p for p in field.split(".") if p]
+    return parts if parts and parts[0] in _NOT_BODY else ["body", *parts]
+
+
+_NOT_BODY = ("query", "path", "header", "cookie")
 
 
 class CreateJobRequest(BaseModel):

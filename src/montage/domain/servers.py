@@ -9,7 +9,7 @@ concurrency is ``batch_size``, so the limit holds across jobs and montage proces
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -68,6 +68,12 @@ class Server:
         if self.status != ServerStatus.ONLINE:
             return f"server {self.name!r} is {self.state_words}"
         return None
+
+    def away_since(self) -> datetime:
+        """When it stopped taking work, for a server that does not take work now: its last change
+        (a probe that moved it, an operator's status or ``enabled``), never earlier than that."""
+        changed = self.updated_at
+        return changed if changed.tzinfo is not None else changed.replace(tzinfo=UTC)
 
     @property
     def state_words(self) -> str:

@@ -103,6 +103,11 @@ class BatchHost:
                                     child.error if status != ExecutionStatus.COMPLETED else None))
         return states, total
 
+    def item_statuses(self, execution_id: int) -> tuple[tuple[str, int], ...]:
+        """(status, count) of the execution's items: cheap, to poll between progress records."""
+        with self.db.read() as s:
+            return repo.child_status_counts(s, item_owner(execution_id))
+
     def record_progress(self, execution_id: int) -> Progress:
         states, total = self._states(execution_id)
         result = summarise(states)
@@ -154,9 +159,11 @@ class BatchHost:
                         parameters=plan.get("parameters") or {})
 
     def wait_for_server(self, name: str, check_cancelled: Callable[[], None]) -> Endpoint:
-        """The server once it takes work (enabled, online or busy), waiting at most
-        ``server_wait_s``; then ``SERVER_UNAVAILABLE``, so an item never waits forever."""
-        deadline = time.monotonic() + self.settings.server_wait_s
+        """The server once it takes work (enabled, online or busy). While it does not, an item
+        waits until the server has been away ``server_wait_s`` — counted from when it went away,
+        not from when this item began to wait, so the items queued behind it in a batch fail
+        together instead of each waiting ``server_wait_s`` again — then ``SERVER_UNAVAILABLE``."""
+        limit = self.settings.server_wait_s
         while True:
             with self.db.read() as s:
                 server = servers_repo.find_server(s, name)
@@ -164,10 +171,11 @@ class BatchHost:
                 raise GeneratorError(f"server {name!r} was deleted", code=ServerNotFound.code, retryable=False)
             if server.takes_work:
                 return Endpoint(server.name, server.url, server.type.value)
-            if time.monotonic() >= deadline:
+            since = server.away_since()
+            if (utcnow() - since).total_seconds() >= limit:
                 state = server.state_words
-                raise GeneratorError(f"server {name!r} has been {state} for {self.settings.server_wait_s:g} s; "
-                                     "the item was not run", code="SERVER_UNAVAILABLE", retryable=False,
-                                     server=name, status=state)
+                raise GeneratorError(f"server {name!r} has been {state} since {since:%Y-%m-%dT%H:%M:%SZ}, longer "
+                                     f"than server_wait_s ({limit:g} s); the item was not run",
+                                     code="SERVER_UNAVAILABLE", retryable=False, server=name, status=state)
             check_cancelled()
             time.sleep(_SERVER_POLL_S)

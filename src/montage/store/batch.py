@@ -156,6 +156,13 @@ def child_jobs(s: Session, owner: str) -> dict[str, ChildJob]:
             for j in jobs}
 
 
+def child_status_counts(s: Session, owner: str) -> tuple[tuple[str, int], ...]:
+    """How many of an execution's item jobs are in each status: one indexed aggregate, so a
+    parent can tell whether anything moved without loading every item."""
+    rows = s.execute(select(JobRow.status, func.count()).where(JobRow.owner == owner).group_by(JobRow.status))
+    return tuple(sorted((str(status), int(n)) for status, n in rows))
+
+
 def job_status(s: Session, job_id: str) -> tuple[str, str | None] | None:
     """(status, error message) of a job, or None if there is no such job."""
     row = s.execute(select(JobRow.status, JobRow.error_message).where(JobRow.id == job_id)).first()

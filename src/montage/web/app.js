@@ -72,6 +72,8 @@ async function route() {
   }
   if (!firstRoute) main.focus({preventScroll: true});
   firstRoute = false;
+  const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  if (target) target.scrollIntoView();  // e.g. a job's #files, from the list's Download
 }
 
 /** Go to a dashboard address without reloading the page. */
@@ -90,7 +92,7 @@ document.addEventListener('click', (event) => {
   if (url.origin !== location.origin || !(url.pathname === '/ui' || url.pathname.startsWith('/ui/'))
       || url.pathname.startsWith('/ui/static/')) return;
   event.preventDefault();
-  navigate(url.pathname + url.search);
+  navigate(url.pathname + url.search + url.hash);
 });
 
 window.addEventListener('popstate', route);

@@ -1,6 +1,7 @@
-// Batch runs (/batch…): every batch task's latest state, and starting a batch over folders.
-import {get, post} from './api.js';
-import {fill, h, progressBar, toast} from './dom.js';
+// Batch runs (/batch…): every batch task's latest state, live (its items are jobs: the all-jobs
+// stream says when to fetch the list again), and starting a batch over folders.
+import {follow, get, post} from './api.js';
+import {debounce, fill, h, progressBar, toast} from './dom.js';
 import {busy, field, showError} from './forms.js';
 import {dataTable, listLoader, pill} from './table.js';
 
@@ -24,7 +25,9 @@ export async function render(main) {
   h('section', {class: 'panel'}, area),
   h('section', {class: 'panel', 'aria-labelledby': 'new-batch'}, h('h2', {id: 'new-batch'}, 'Start a batch'), batchForm(reload)));
   await reload();
-  return null;
+  const soon = debounce(reload, 500);
+  const stop = follow('/api/v1/events', {status: soon, done: soon, failed: soon, canceled: soon});
+  return () => { stop(); soon.cancel(); };
 }
 
 function batchForm(reload) {

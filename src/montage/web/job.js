@@ -59,7 +59,7 @@ export async function render(main, {params}) {
     h('div', {class: 'columns'},
       h('section', {class: 'panel', 'aria-labelledby': 'stages-title'}, h('h2', {id: 'stages-title'}, 'Stages'), el.timeline),
       h('section', {class: 'panel', 'aria-labelledby': 'log-title'}, h('h2', {id: 'log-title'}, 'Log'), el.log)),
-    h('section', {class: 'panel', 'aria-labelledby': 'files-title'},
+    h('section', {class: 'panel', id: 'files', 'aria-labelledby': 'files-title'},
       h('div', {class: 'row between'}, h('h2', {id: 'files-title'}, 'Files'),
         h('a', {href: job.manifest_url, class: 'small', download: 'manifest.json'}, 'manifest.json')),
       el.artifacts),

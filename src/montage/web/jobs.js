@@ -1,8 +1,8 @@
 // The job list: live status, stage and progress of every row over one SSE stream
 // (GET /api/v1/events), filters by status and pipeline, pages of 20.
 import {navigate} from './app.js';
-import {follow, get} from './api.js';
-import {age, debounce, errorBox, fill, h, progressBar, setProgress, shortId} from './dom.js';
+import {follow, get, post} from './api.js';
+import {age, confirmAction, debounce, errorBox, fill, h, progressBar, setProgress, shortId, toast} from './dom.js';
 import {EXAMPLES} from './examples.js';
 import {LOOK, STATUSES, badge} from './status.js';
 
@@ -107,7 +107,7 @@ export async function render(main, {query}) {
       const body = h('tbody', {}, page.jobs.map((job) => row(job)));
       fill(area, h('table', {class: 'jobs'},
         h('caption', {class: 'sr-only'}, 'Jobs, newest first'),
-        h('thead', {}, h('tr', {}, ['Status', 'Job', 'Stage', 'Progress', 'Age'].map((t) => h('th', {scope: 'col'}, t)))),
+        h('thead', {}, h('tr', {}, ['Status', 'Job', 'Stage', 'Progress', 'Age', 'Actions'].map((t) => h('th', {scope: 'col'}, t)))),
         body));
       drawPager(page);
     }
@@ -123,16 +123,46 @@ export async function render(main, {query}) {
     const pct = h('span', {class: 'pct'}, `${Math.round(job.progress)}%`);
     const stage = h('td', {'data-label': 'Stage', class: 'stage-cell'}, h('code', {}, job.stage || '—'));
     const status = h('td', {'data-label': 'Status'}, badge(job.status, job.pipeline, job.stage));
+    const problem = h('div', {class: 'row-error'});
+    const actions = h('td', {'data-label': 'Actions', class: 'row-actions'});
     const tr = h('tr', {'data-job-id': job.id, 'data-status': job.status},
       status,
       h('td', {'data-label': 'Job', class: 'job-cell'},
         h('a', {href: `/ui/jobs/${job.id}`, class: 'job-link'}, jobTitle(job)),
-        h('div', {class: 'sub'}, h('span', {class: 'pipeline'}, job.pipeline), ' · ', h('code', {}, shortId(job.id)))),
+        h('div', {class: 'sub'}, h('span', {class: 'pipeline'}, job.pipeline), ' · ', h('code', {}, shortId(job.id))),
+        problem),
       stage,
       h('td', {'data-label': 'Progress'}, h('div', {class: 'progress-cell'}, bar, pct)),
-      h('td', {'data-label': 'Age'}, h('time', {datetime: job.created_at, title: job.created_at}, age(job.created_at))));
-    rows.set(job.id, {job, tr, bar, pct, stage, status});
+      h('td', {'data-label': 'Age'}, h('time', {datetime: job.created_at, title: job.created_at}, age(job.created_at))),
+      actions);
+    rows.set(job.id, {job, tr, bar, pct, stage, status, problem, actions});
+    drawOutcome(rows.get(job.id));
     return tr;
+  }
+
+  /** The contract's guidance per status: done → files and details; failed → the reason and Retry. */
+  function drawOutcome({job, problem, actions}) {
+    const error = job.status === 'FAILED' && job.error ? job.error : null;
+    fill(problem, error ? [h('code', {}, error.code || 'FAILED'), ` ${error.message || ''}`] : null);
+    if (job.status === 'SUCCEEDED') {
+      fill(actions, h('a', {class: 'btn small', href: `/ui/jobs/${job.id}#files`, 'data-action': 'files'}, 'Download'),
+        h('a', {class: 'btn small', href: `/ui/jobs/${job.id}`}, 'Details'));
+    } else if (job.status === 'FAILED') {
+      fill(actions, h('button', {type: 'button', class: 'btn small primary', 'data-action': 'retry', onclick: async (e) => {
+        if (!(await confirmAction('Retry this job?', 'It runs again from the stage that stopped; finished stages keep their results.',
+          'Retry', 'primary'))) return;
+        e.target.disabled = true;
+        try {
+          await post(`/api/v1/jobs/${job.id}/retry`);
+          toast('Retry: done', 'ok');
+        } catch (err) {
+          toast(`Retry failed: ${err.message}`, 'error');
+          e.target.disabled = false;
+        }
+      }}, 'Retry'), h('a', {class: 'btn small', href: `/ui/jobs/${job.id}`}, 'Details'));
+    } else {
+      fill(actions, h('a', {class: 'btn small', href: `/ui/jobs/${job.id}`}, 'Details'));
+    }
   }
 
   function drawPager(page) {
@@ -163,7 +193,9 @@ export async function render(main, {query}) {
     if (e.stage) job.stage = e.stage;
     if (typeof e.progress === 'number') job.progress = e.progress;
     if (e.kind === 'done') { job.status = 'SUCCEEDED'; job.progress = 100; }
+    if (e.kind === 'failed') job.error = {code: e.payload?.code, message: e.payload?.detail || e.message};
     entry.tr.dataset.status = job.status;
+    drawOutcome(entry);
     fill(entry.status, badge(job.status, job.pipeline, job.stage));
     fill(entry.stage, h('code', {}, job.stage || '—'));
     setProgress(entry.bar, job.progress);

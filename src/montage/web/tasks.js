@@ -4,6 +4,10 @@ import {api, follow, get, post} from './api.js';
 import {age, debounce, fill, h, progressBar, shortId, toast} from './dom.js';
 import {busy, field, parseJsonField, showError} from './forms.js';
 import {dataTable, listLoader, pill} from './table.js';
+import {overview} from './taskstats.js';
+
+// Heartbeats are not events: the overview is fetched again this often while the page is shown.
+const HEARTBEAT_REFRESH_MS = 10_000;
 
 const WORDS = ['queued', 'processing', 'completed', 'failed', 'canceled'];
 const TONE = {queued: 'gray', processing: 'blue', completed: 'green', failed: 'red', canceled: 'gray'};
@@ -68,17 +72,24 @@ export async function render(main, {query}) {
     reload();
   });
   const soon = debounce(reload, 400);
-  const onEvent = (e) => { if (visible.has(e.job_id) || (e.kind === 'status' && state.page === 1)) soon(); };
+  const figures = overview();
+  const soonFigures = debounce(figures.reload, 800);
+  const onEvent = (e) => {
+    if (visible.has(e.job_id) || (e.kind === 'status' && state.page === 1)) soon();
+    if (e.kind !== 'progress') soonFigures();
+  };
+  const timer = setInterval(() => { if (!document.hidden) figures.reload(); }, HEARTBEAT_REFRESH_MS);
   const stop = follow('/api/v1/events', Object.fromEntries(
     ['status', 'progress', 'done', 'failed', 'canceled'].map((k) => [k, onEvent])));
 
   fill(main, h('div', {class: 'page-head'}, h('h1', {}, 'Tasks')),
+    figures.panel,
     h('form', {class: 'filters', role: 'search', onsubmit: (e) => e.preventDefault()},
       h('label', {for: 'task-status'}, 'Status'), statusSelect),
     h('section', {class: 'panel'}, area, pager),
     h('section', {class: 'panel', 'aria-labelledby': 'new-task'}, h('h2', {id: 'new-task'}, 'Create a task'), taskForm(reload)));
-  await reload();
-  return () => { stop(); soon.cancel(); };
+  await Promise.all([reload(), figures.reload()]);
+  return () => { stop(); soon.cancel(); soonFigures.cancel(); clearInterval(timer); };
 }
 
 function taskForm(reload) {

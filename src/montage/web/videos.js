@@ -19,6 +19,9 @@ export async function render(main) {
   const ratio = h('input', {name: 'ratio', placeholder: '16:9'});
   const resolution = h('input', {name: 'resolution', placeholder: '720p'});
   const seconds = h('input', {name: 'duration', type: 'number', min: 1, step: 1, placeholder: '5'});
+  const pictures = 'image/png,image/jpeg,image/webp,image/bmp,image/gif';
+  const first = h('input', {name: 'image_file_1', type: 'file', accept: pictures});
+  const last = h('input', {name: 'image_file_2', type: 'file', accept: pictures});
   const slot = h('div', {class: 'form-error'});
   const list = h('div', {'aria-live': 'polite'});
   const form = h('form', {class: 'stack', 'data-form': 'video'},
@@ -26,6 +29,9 @@ export async function render(main) {
     field('Prompt', prompt),
     h('div', {class: 'grid2'}, field('Model', model), field('Ratio', ratio), field('Resolution', resolution),
       field('Duration (seconds)', seconds)),
+    h('div', {class: 'grid2'},
+      field('First frame (optional)', first, 'The video starts exactly on this picture.'),
+      field('Last frame (optional)', last, 'And ends on this one. PNG, JPEG, WebP, BMP or GIF, 10 MB at most.')),
     slot, h('div', {class: 'row'}, h('button', {type: 'submit', class: 'btn primary'}, 'Generate')));
   const auth = () => (token.value.trim() ? {authorization: `Bearer ${token.value.trim()}`} : {});
 
@@ -59,7 +65,7 @@ export async function render(main) {
     if (seconds.value) body.duration = Number(seconds.value);
     busy(form, async () => {
       try {
-        const created = await post('/v1/videos/generations', body, auth());
+        const created = await post('/v1/videos/generations', withFrames(body, first, last), auth());
         sessionStorage.setItem(TASKS_KEY, JSON.stringify([{...created, prompt: body.prompt}, ...remembered()].slice(0, 50)));
         fill(slot);
         drawList(statuses);
@@ -75,6 +81,16 @@ export async function render(main) {
       h('p', {class: 'muted small'}, 'Open a task for its live progress, or check its status as the API reports it.'), list));
   drawList();
   return null;
+}
+
+/** The body as JSON, or as multipart with the chosen frame pictures (the API takes both). */
+function withFrames(body, ...inputs) {
+  const files = inputs.filter((input) => input.files[0]);
+  if (!files.length) return body;
+  const data = new FormData();
+  for (const [k, v] of Object.entries(body)) data.append(k, String(v));
+  for (const input of files) data.append(input.name, input.files[0]);
+  return data;
 }
 
 function statusCell(s) {

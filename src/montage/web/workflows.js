@@ -1,4 +1,5 @@
-// Workflows (/workflows…): versioned pipeline definitions, their status, and creating one.
+// Workflows (/workflows…): versioned pipeline definitions, their versions (listed, and a new one
+// made from any), their status, and creating one.
 import {api, get, post} from './api.js';
 import {fill, h, toast} from './dom.js';
 import {busy, field, parseJsonField, showError} from './forms.js';
@@ -15,7 +16,7 @@ export async function render(main, {query}) {
   const reload = listLoader(area, () => get(`/workflows${showHidden ? '?status=hidden' : ''}`), (rows) => (rows.length
     ? dataTable([
       {label: 'Name', cell: (w) => h('div', {}, h('strong', {}, w.name), h('div', {class: 'sub'}, w.description || ''))},
-      {label: 'Version', cell: (w) => w.version},
+      {label: 'Version', cell: (w) => versions(w, reload)},
       {label: 'Scenario', cell: (w) => w.scenario || ''},
       {label: 'Status', cell: (w) => pill(w.status, TONE[w.status] || 'gray')},
       {label: 'Config', cell: (w) => h('details', {}, h('summary', {}, 'Show'), jsonView({
@@ -30,7 +31,8 @@ export async function render(main, {query}) {
           }
           reload();
         }}, label)))},
-    ], rows, {caption: 'Workflows'}) : h('p', {class: 'empty'}, 'No workflows.')));
+    ], rows, {caption: 'Workflows', rowAttrs: (w) => ({'data-workflow': w.name, 'data-version': w.version})})
+    : h('p', {class: 'empty'}, 'No workflows.')));
   fill(main, h('div', {class: 'page-head'}, h('h1', {}, 'Workflows'),
     h('a', {href: showHidden ? '/ui/workflows' : '/ui/workflows?status=hidden'}, showHidden ? 'Show visible' : 'Show hidden')),
   h('section', {class: 'panel'}, area),
@@ -38,6 +40,35 @@ export async function render(main, {query}) {
     workflowForm(reload)));
   await reload();
   return null;
+}
+
+/** The version, and a disclosure that lists every version of the name and makes a new one. */
+function versions(w, reload) {
+  const list = h('div', {'aria-live': 'polite'});
+  const details = h('details', {class: 'versions', 'data-versions': w.id}, h('summary', {}, w.version), list);
+  details.addEventListener('toggle', async () => {
+    if (!details.open) return;
+    fill(list, h('p', {class: 'muted small'}, 'Loading…'));
+    try {
+      const all = await get(`/workflows/${w.id}/versions`);
+      fill(list, h('ol', {class: 'version-list'}, all.map((v) => h('li', {'data-version': v.version},
+        h('strong', {}, v.version), ' ', pill(v.status, TONE[v.status] || 'gray'),
+        v.parent_id !== null ? h('span', {class: 'sub'}, ` from #${v.parent_id}`) : null,
+        h('div', {class: 'sub'}, `#${v.id} · ${v.updated_at}`)))),
+      h('button', {type: 'button', class: 'btn small', 'data-action': 'new-version', onclick: async () => {
+        try {
+          const made = await post(`/workflows/${w.id}/versions`, {});
+          toast(`${made.name} ${made.version} created from ${w.version}`, 'ok');
+        } catch (err) {
+          toast(err.message, 'error');
+        }
+        reload();
+      }}, `New version from ${w.version}`));
+    } catch (err) {
+      fill(list, h('p', {class: 'stage-error'}, err.message));
+    }
+  });
+  return details;
 }
 
 function workflowForm(reload) {

@@ -8,7 +8,9 @@ import pytest
 from PIL import Image
 
 from montage.errors import ValidationFailed
+from montage.generators.builtin.doc.fonts import font_chains
 from montage.generators.builtin.images.graph import GraphRun, outputs_wanted, parse_nodes, run_graph
+from montage.generators.builtin.images.nodes import NODE_TYPES, ContactSheetInputs, NamedImage, WatermarkInputs
 from montage.services.builtin_workflows import LOCAL_IMAGE
 
 
@@ -104,3 +106,35 @@ def test_files_outside_the_allowed_roots_are_not_read(folder: Path, tmp_path: Pa
                    check_cancelled=lambda: None, progress=lambda p, m: None)
     written = run_graph(specs, ["save"], job)
     assert sorted(p.name for p in written) == ["cat0.png", "cat1.png", "cat2.png"]
+
+
+def mark_of(text: str, background: tuple[int, int, int], **inputs: object) -> Image.Image:
+    image = Image.new("RGB", (400, 240), background)
+    [marked] = NODE_TYPES["watermark"].apply([NamedImage("x", image)],  # type: ignore[misc]
+                                             WatermarkInputs(text=text, **inputs))
+    return marked.image
+
+
+def test_the_default_watermark_shows_on_a_white_image_too() -> None:
+    marked = mark_of("montage", (255, 255, 255))  # white text at half opacity: visible by its outline
+    darkest = min(sum(marked.getpixel((x, y))) / 3 for x in range(200, 400) for y in range(180, 240))
+    assert darkest < 160, darkest
+    plain = mark_of("montage", (255, 255, 255), outline=False)
+    assert plain.getextrema() == ((255, 255),) * 3  # without the outline it would not
+
+
+@pytest.mark.skipif(not font_chains().has_cjk, reason="no CJK font installed (fonts-noto-cjk)")
+def test_a_chinese_watermark_draws_its_characters_not_boxes() -> None:
+    # A font without Han glyphs draws the same "missing" box for every character.
+    water, seal = (mark_of(t, (90, 90, 90), size=40, opacity=1.0) for t in ("水", "印"))
+    assert water.tobytes() != seal.tobytes()
+
+
+def test_contact_sheet_labels_stay_in_their_cell_and_small_images_are_not_enlarged() -> None:
+    small = Image.new("RGB", (32, 16), (200, 0, 0))
+    images = [NamedImage("猫咪照片_a_very_long_file_name_that_is_wider_than_its_cell", small), NamedImage("b", small)]
+    [sheet] = NODE_TYPES["contact_sheet"].apply(images, ContactSheetInputs(columns=2, cell=64))  # type: ignore[misc]
+    red = dict((color, n) for n, color in sheet.image.getcolors(1 << 16) or [])[(200, 0, 0)]
+    assert red == 2 * 32 * 16  # pasted at its own size, not blown up to the cell
+    gap = [sheet.image.getpixel((x, y)) for x in range(8 + 64, 8 + 64 + 8) for y in range(sheet.image.height)]
+    assert set(gap) == {(255, 255, 255)}  # the first label was cut before the second cell

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 from pydantic import BaseModel, ConfigDict, Field
+
+from montage.generators.builtin.images import text
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP", "bmp": "BMP", "tiff": "TIFF",
@@ -22,6 +24,7 @@ EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "BMP": ".bmp", "TI
 Anchor = Literal["center", "top-left", "top-right", "bottom-left", "bottom-right", "top", "bottom", "left",
                  "right"]
 Color = tuple[int, int, int]
+_LABEL_PX = 12
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class WatermarkInputs(NodeInputs):
     size: int = Field(0, ge=0, le=1000, description="Font size in pixels; 0: 1/20 of the image's height.")
     color: Color = (255, 255, 255)
     margin: int = Field(8, ge=0, le=1000)
+    outline: bool = Field(True, description="A thin outline in a contrasting colour, so the text shows on "
+                                            "light and dark images alike.")
 
 
 class ThumbnailInputs(NodeInputs):
@@ -140,14 +145,19 @@ def _crop(images: list[NamedImage], p: CropInputs) -> list[NamedImage]:
 
 
 def _watermark(images: list[NamedImage], p: WatermarkInputs) -> list[NamedImage]:
+    alpha = round(255 * p.opacity)
+    fill = (*p.color, alpha)
+    light = 0.299 * p.color[0] + 0.587 * p.color[1] + 0.114 * p.color[2] >= 128
+    outline = ((0, 0, 0) if light else (255, 255, 255), alpha)
+
     def one(img: Image.Image) -> Image.Image:
         base = img.convert("RGBA")
-        font = ImageFont.load_default(size=p.size or max(10, base.height // 20))
+        size = p.size or max(10, base.height // 20)
+        stroke = max(1, round(size / 16)) if p.outline else 0
         layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
-        draw = ImageDraw.Draw(layer)
-        left, top, right, bottom = draw.textbbox((0, 0), p.text, font=font)
-        x, y = _anchor_box(base.size, (int(right - left), int(bottom - top)), p.position, p.margin)
-        draw.text((x - int(left), y - int(top)), p.text, font=font, fill=(*p.color, round(255 * p.opacity)))
+        width, height, _ = text.text_size(p.text, size, stroke)
+        x, y = _anchor_box(base.size, (width, height), p.position, p.margin)
+        text.draw_line(ImageDraw.Draw(layer), (x, y), p.text, size, fill, stroke, (*outline[0], outline[1]))
         marked = Image.alpha_composite(base, layer)
         return marked if img.mode == "RGBA" else marked.convert("RGB")
     return [replace(n, image=one(n.image)) for n in images]
@@ -164,19 +174,21 @@ def _thumbnail(images: list[NamedImage], p: ThumbnailInputs) -> list[NamedImage]
 def _contact_sheet(images: list[NamedImage], p: ContactSheetInputs) -> list[NamedImage]:
     if not images:
         return []
-    label_h = 18 if p.labels else 0
+    label_h = _LABEL_PX + 6 if p.labels else 0
     columns = min(p.columns, len(images))
     rows = -(-len(images) // columns)
     step_x, step_y = p.cell + p.padding, p.cell + label_h + p.padding
     sheet = Image.new("RGB", (p.padding + columns * step_x, p.padding + rows * step_y), p.background)
     draw = ImageDraw.Draw(sheet)
-    font = ImageFont.load_default(size=12)
     for i, named in enumerate(images):
-        cell = ImageOps.contain(named.image.convert("RGB"), (p.cell, p.cell), Image.Resampling.LANCZOS)
+        cell = named.image.convert("RGB")
+        if cell.width > p.cell or cell.height > p.cell:  # never enlarged: a small image stays sharp
+            cell = ImageOps.contain(cell, (p.cell, p.cell), Image.Resampling.LANCZOS)
         x0, y0 = p.padding + (i % columns) * step_x, p.padding + (i // columns) * step_y
         sheet.paste(cell, (x0 + (p.cell - cell.width) // 2, y0 + (p.cell - cell.height) // 2))
         if p.labels:
-            draw.text((x0, y0 + p.cell + 2), named.name[:40], fill=(40, 40, 40), font=font)
+            text.draw_line(draw, (x0, y0 + p.cell + 2), text.fit(named.name, _LABEL_PX, p.cell), _LABEL_PX,
+                           (40, 40, 40))
     return [NamedImage(name=p.name, image=sheet, format="PNG")]
 
 
