@@ -15,6 +15,11 @@ What it measures, on this machine, in this run:
 3. **Baseline, same run**: encoding the export's frame count of the same 1080p scene,
    still, with the export's x264 settings and no figure — the floor the export stage
    cannot beat — so the export figure reads as "that floor + the figure's cost".
+4. **SSE fan-out** (``bench/sse_fanout.py``): a real ``montage serve`` runs the full job while
+   ``--subscribers`` (200) clients on ``--client-processes`` processes read its
+   ``/api/jobs/{id}/events``; latency per delivered event = the server's event time (``ts``) →
+   the frame read by the subscriber, p50/p90/p99, with 1 subscriber as the baseline in the same
+   run. Target: p99 ≤ 200 ms at 200 subscribers.
 
 Prints a table and writes ``bench/results/media.json``. Machine load is recorded too:
 numbers taken while other work runs on the machine are slower, and say so.
@@ -34,6 +39,7 @@ from typing import Any
 
 import av
 import numpy as np
+from sse_fanout import bench_fanout, print_fanout  # bench/ is on sys.path when run as a script
 
 from montage.generators.builtin.media.input import parse_media_input
 from montage.generators.builtin.media.prompt import analyse_prompt
@@ -122,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--durations", type=float, nargs="+", default=[8.0, 30.0, 120.0])
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--subscribers", type=int, default=200, help="SSE fan-out subscribers (0: skip it)")
+    parser.add_argument("--client-processes", type=int, default=2, help="processes the subscribers are spread over")
+    parser.add_argument("--sse-client", choices=["raw", "httpx"], default="raw",
+                        help="raw: HTTP/1.1 on asyncio sockets (lean); httpx: httpx streams")
+    parser.add_argument("--port", type=int, default=0, help="the fan-out server's port (0: any free one)")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
     run_job("warm-up: import and first-call costs", 1.0)
@@ -131,11 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     full = run_job(FULL_JOB_PROMPT, 12.0, {"style": "cinematic", "mood": "epic"})
     print_table(per_target, full, floor)
 
-    # ---------------------------------------------------------------------------------
-    # PLACEHOLDER — SSE fan-out (200 subscribers to one job's event stream).
-    # The lead adds this measurement here once the API and SSE endpoints exist; it is not
-    # measured by this script, and no figure for it is written below.
-    # ---------------------------------------------------------------------------------
+    fanout = None
+    if args.subscribers:  # SSE fan-out (bench/sse_fanout.py): a real server, one job, N streams on it
+        load_before_fanout = os.getloadavg()
+        fanout = bench_fanout(args.subscribers, args.client_processes, args.port, "media", args.sse_client)
+        fanout["load_avg_before"] = load_before_fanout
+        print_fanout(fanout)
 
     result = {
         "benchmark": "media generators",
@@ -146,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         "export_encoder_floor_seconds": floor,
         "full_job": {"prompt": FULL_JOB_PROMPT, "duration_s": 12.0, "seconds": full,
                      "x_real_time": full["total"] / 12.0, "budget_s": 12.0, "within_budget": full["total"] <= 12.0},
+        "sse_fanout": fanout,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")

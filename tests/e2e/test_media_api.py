@@ -49,6 +49,7 @@ def test_use_case_a_motion_and_music_with_sse(server: ServerProcess) -> None:
         assert [a["mime"] for a in assets] == ["text/plain", "audio/wav"]
         for _, _, data in events:
             assert data["job_id"] == job_id and data["ts"].endswith("Z") and "payload" in data
+            assert isinstance(data.get("progress", 0), int | float), data  # optional, a number when present
         assert events[-1][2]["payload"] == {"manifest_url": f"/assets/{job_id}/manifest.json"}
         status = http.get(f"/api/jobs/{job_id}").json()
         assert status["status"] == status["stage"] == "DONE" and status["progress"] == 100
@@ -102,9 +103,16 @@ def test_export_is_h264_aac_and_errors_name_the_field(server: ServerProcess) -> 
                            ({"prompt": "x", "options": {"duration_s": 0}}, "duration_s"),
                            ({"prompt": "x", "options": {"duration_s": 100000}}, "duration_s"),
                            ({"prompt": "   "}, "prompt"),
-                           ({"prompt": 5}, "prompt")]:
+                           ({"prompt": 5}, "prompt"),
+                           ({"prompt": "x", "options": {"duration_s": True}}, "duration_s"),
+                           ({"prompt": "x", "options": {"duration_s": "12"}}, "duration_s"),
+                           ({"prompt": "x", "options": {"export_video": "yes"}}, "export_video")]:
             response = http.post("/api/jobs", json=bad)
             assert response.status_code in (400, 422), (bad, response.text)
-            assert field in json.dumps(response.json()["detail"]), (bad, response.text)
+            detail = response.json()["detail"][0]
+            assert detail["loc"][0] == "body" and field in detail["loc"], (bad, response.text)
+            assert not detail["msg"].startswith("Value error"), detail
+        query = http.get("/api/jobs", params={"limit": 0}).json()["detail"][0]
+        assert query["loc"] == ["query", "limit"], query
         assert http.get("/api/jobs/job_nope").status_code == 404
         assert http.get("/api/jobs").json()["total"] == 1

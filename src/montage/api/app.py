@@ -30,7 +30,7 @@ from montage.api import (
 )
 from montage.api.auth import Authenticate, open_gate
 from montage.api.deps import Services
-from montage.api.errors import error_response, install_error_handlers
+from montage.api.errors import core_body, error_response, install_error_handlers
 from montage.api.registry import install_error_shape, open_registry
 from montage.api.task_deps import TaskServices
 from montage.engine.probes import dbos_queues
@@ -123,6 +123,7 @@ def create_app(settings: Settings, *, executes: bool | None = None) -> FastAPI:
     app.include_router(keys.router)
     app.include_router(assets.router)
     app.include_router(rematrix.router)
+    app.state.error_shapes.register("/jobs", core_body, validation_status=400)  # NestJS answered bad bodies 400
     app.include_router(media.router)
     app.state.error_shapes.register("/api/jobs", media.detail_body)
     for router in (servers.router, batch.router, workflows.router):

@@ -155,8 +155,12 @@ async def job_events(job_id: str, request: Request, last_event_id_q: Annotated[
     def ended() -> bool:
         return svc.jobs.get(job_id).status.terminal
 
-    return event_stream(svc.hub, job_id, last_event_id(request, last_event_id_q),
-                        lambda e: (e.kind, event_body(e)), ended, request)
+    return event_stream(svc.hub, job_id, last_event_id(request, last_event_id_q), core_event, ended, request)
+
+
+def core_event(e: JobEvent) -> tuple[str, dict[str, Any]]:
+    """A core event as SSE: named by its kind (a module-level function, so every stream shares its frames)."""
+    return e.kind, event_body(e)
 
 
 @router.post("/jobs/{job_id}/start", summary="Start a job created with start=false")

@@ -41,17 +41,26 @@ class ErrorShapes:
     """Which body shape answers a failed request, by path prefix (longest match wins)."""
 
     def __init__(self) -> None:
-        self._shapes: list[tuple[str, BodyShape]] = []
+        self._shapes: list[tuple[str, BodyShape, int]] = []
 
-    def register(self, prefix: str, shape: BodyShape) -> None:
-        self._shapes.append((prefix, shape))
+    def register(self, prefix: str, shape: BodyShape, validation_status: int = 422) -> None:
+        """Answer errors under ``prefix`` in ``shape``; a request the framework cannot parse
+        (missing field, wrong type) gets ``validation_status``, as that contract's server did."""
+        self._shapes.append((prefix, shape, validation_status))
         self._shapes.sort(key=lambda item: len(item[0]), reverse=True)
 
     def for_path(self, path: str) -> BodyShape:
-        for prefix, shape in self._shapes:
+        return self._entry(path)[1]
+
+    def validation_status(self, path: str) -> int:
+        return self._entry(path)[2]
+
+    def _entry(self, path: str) -> tuple[str, BodyShape, int]:
+        for entry in self._shapes:
+            prefix = entry[0]
             if path == prefix or path.startswith(prefix.rstrip("/") + "/") or path.startswith(prefix + "?"):
-                return shape
-        return core_body
+                return entry
+        return "", core_body, 422
 
 
 def status_of(exc: errors.MontageError) -> int:
@@ -98,7 +107,8 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         first = problems[0] if problems else {"field": "", "message": "invalid request"}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
-        return _respond(request, 422, "VALIDATION_ERROR", message,
+        status = request.app.state.error_shapes.validation_status(request.url.path)
+        return _respond(request, status, "VALIDATION_ERROR", message,
                         {"field": first["field"], "errors": _jsonable(problems)})
 
     @app.exception_handler(StarletteHTTPException)

@@ -48,7 +48,8 @@ def detail_body(status: int, code: str, message: str, details: dict[str, Any]) -
     errors = details.get("errors")
     if status == 422 or (status == 400 and errors):
         items = errors or [{"field": details.get("field", ""), "message": message}]
-        return {"detail": [{"loc": _loc(str(e["field"])), "msg": e["message"], "type": code} for e in items]}
+        return {"detail": [{"loc": _loc(str(e["field"])), "msg": str(e["message"]).removeprefix("Value error, "),
+                            "type": code} for e in items]}
     return {"detail": message}
 
 
@@ -134,9 +135,10 @@ def media_event(e: JobEvent) -> tuple[str, dict[str, Any]] | None:
 
 
 def _data(e: JobEvent, stage: str, message: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"job_id": e.job_id, "ts": iso(e.created_at), "stage": stage,
-            "progress": round(e.progress, 2) if e.progress is not None else None,
-            "message": message, "payload": payload}
+    data: dict[str, Any] = {"job_id": e.job_id, "ts": iso(e.created_at), "stage": stage}
+    if e.progress is not None:  # optional, and a number when present (log lines carry none)
+        data["progress"] = round(e.progress, 2)
+    return {**data, "message": message, "payload": payload}
 
 
 def _stage_started(e: JobEvent) -> tuple[str, dict[str, Any]] | None:

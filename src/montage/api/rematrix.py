@@ -100,11 +100,25 @@ def list_jobs(request: Request, response: Response, limit: Annotated[int, Query(
 
 @router.post("/jobs", status_code=201, summary="Create a job (PENDING until /run)")
 def create_job(body: CreateJobDto, request: Request) -> dict[str, Any]:
-    job, _ = services(request).jobs.submit(SubmitJob(
-        pipeline=PIPELINE, input=body.model_dump(), facade=FACADE, start=False,
-        timeout_s=services(request).runtime.settings.default_timeout_s,
-    ))
+    try:
+        job, _ = services(request).jobs.submit(SubmitJob(
+            pipeline=PIPELINE, input=body.model_dump(), facade=FACADE, start=False,
+            timeout_s=services(request).runtime.settings.default_timeout_s,
+        ))
+    except ValidationFailed as exc:
+        raise body_field_error(exc) from None
     return {"jobId": job.id}
+
+
+def body_field_error(exc: ValidationFailed) -> ValidationFailed:
+    """The core names the job's input ``input.content``; this contract's body has ``content`` at
+    its top, and its messages carry no pydantic "Value error, " prefix."""
+    errors = [{"field": str(e["field"]).removeprefix("input."), "message": str(e["message"]).removeprefix(
+        "Value error, ")} for e in exc.details.get("errors", [])]
+    field = str(exc.details.get("field", "")).removeprefix("input.")
+    message = errors[0]["message"] if errors else exc.message
+    return ValidationFailed(f"{field}: {message}" if field else message, code=exc.code,
+                            **{**exc.details, "field": field, "errors": errors})
 
 
 @router.get("/jobs/{job_id}", summary="One job with its config and artifacts")

@@ -137,18 +137,43 @@ class Subscription:
             event = self._backlog.pop()
             self.last = event.id
             return event
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                return None
-            try:
-                event = await asyncio.wait_for(self.queue.get(), timeout=remaining)
-            except TimeoutError:
-                return None
+        try:
+            # asyncio.timeout, not wait_for: wait_for wraps each get in a new task, and with many
+            # subscribers that is a task per event per stream on the server's one event loop.
+            async with asyncio.timeout(timeout):
+                while True:
+                    event = await self.queue.get()
+                    if event.id > self.last:
+                        self.last = event.id
+                        return event
+        except TimeoutError:
+            return None
+
+    def next_nowait(self) -> JobEvent | None:
+        """The next event if one is already here (backlog or live feed), else None; never waits."""
+        if self._backlog:
+            event = self._backlog.pop()
+            self.last = event.id
+            return event
+        if self._replaying:
+            return None  # the backlog is read from the table by next()
+        while not self.queue.empty():
+            event = self.queue.get_nowait()
             if event.id > self.last:
                 self.last = event.id
                 return event
+        return None
+
+    @property
+    def replaying(self) -> bool:
+        """True while events are still to be read from the table (the backlog)."""
+        return self._replaying
+
+    def rewind(self) -> None:
+        """Read the table again after the last event returned: the next calls see anything the
+        live feed has not brought yet (e.g. a job's last events, once it is known to have ended)."""
+        self._backlog = []
+        self._replaying = True
 
     def close(self) -> None:
         self.hub._unsubscribe(self.job_id, self.queue)

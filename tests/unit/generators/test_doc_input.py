@@ -53,6 +53,23 @@ def test_content_must_have_text_and_respect_the_limit() -> None:
         validate_doc_video_input({"content": "abcdef"}, max_content_chars=5)
 
 
+@pytest.mark.parametrize("content", [
+    "\x00\x01\x02\x03\xff\xfe" * 50,  # binary garbage
+    "!!!???...",  # no words
+    "---\n\n***",
+    "<img src=\"x.png\">",  # nothing the slides could show
+    "[](http://x)",
+])
+def test_content_the_plan_stage_would_refuse_is_refused_at_submit_naming_content(content: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        DocVideoInput(content=content)
+    assert caught.value.errors()[0]["loc"] == ("content",)
+
+
+def test_markdown_with_only_images_is_accepted() -> None:
+    assert DocVideoInput(content="![a](a.png)\n\n![b](b.png)").content.startswith("![a]")
+
+
 def test_style_is_optional_and_blank_means_none() -> None:
     assert DocVideoInput(content="a", style="  ").style is None
     assert DocVideoInput(content="a", style="Google 风格").style == "Google 风格"

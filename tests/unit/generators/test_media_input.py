@@ -32,12 +32,21 @@ def test_targets_are_deduplicated_into_stage_order() -> None:
         ({"prompt": "x", "options": {"duration_s": float("nan")}}, "duration_s"),
         ({"prompt": "x", "options": {"duration_s": 10_000}}, "duration_s"),
         ({"prompt": "x", "options": {"colour": "red"}}, "colour"),
+        ({"prompt": "x", "options": {"duration_s": "12"}}, "duration_s"),
+        ({"prompt": "x", "options": {"duration_s": True}}, "duration_s"),
+        ({"prompt": "x", "options": {"export_video": "yes"}}, "export_video"),
+        ({"prompt": "x", "options": {"export_video": 1}}, "export_video"),
     ],
 )
 def test_bad_input_names_the_field(body: dict, field: str) -> None:
     with pytest.raises(ValidationError) as info:
         parse_media_input(body)
     assert field in str(info.value)
+
+
+def test_numbers_are_numbers_whole_or_not() -> None:
+    assert parse_media_input({"prompt": "x", "options": {"duration_s": 12}}).options.duration_s == 12.0
+    assert parse_media_input({"prompt": "x", "options": {"duration_s": 2.5}}).options.duration_s == 2.5
 
 
 def test_max_duration_is_configurable() -> None:

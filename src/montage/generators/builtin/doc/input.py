@@ -16,11 +16,14 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from montage.errors import GeneratorError
 from montage.generators.builtin.doc.language import (
     ACCEPTED_LANGUAGE_CODES,
     DEFAULT_LANGUAGE,
     canonical_language,
 )
+from montage.generators.builtin.doc.markdown import parse_presentable
+from montage.generators.builtin.doc.text import clean_content
 
 #: Default cap on ``content`` (characters); the API may pass its own.
 DEFAULT_MAX_CONTENT_CHARS = 200_000
@@ -50,6 +53,10 @@ class DocVideoInput(BaseModel):
         limit = _max_chars(cls, info)
         if len(value) > limit:
             raise ValueError(f"content is {len(value)} characters; the limit is {limit}")
+        try:  # the PLAN stage's own checks, now: a 400 at submit rather than a job that fails at PLAN
+            parse_presentable(clean_content(value))
+        except GeneratorError as exc:
+            raise ValueError(exc.message) from None
         return value
 
     @field_validator("style")

@@ -24,6 +24,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
+from montage.errors import GeneratorError
 from montage.generators.builtin.doc.text import is_wide, shorten, split_sentences
 
 Block = dict[str, Any]
@@ -68,6 +69,15 @@ def parse_markdown(source: str) -> Document:
     for node in root.children:
         items.extend(_convert_block(node))
     return _group_sections(items)
+
+
+def parse_presentable(source: str) -> Document:
+    """Parse ``source`` (already cleaned); ``EMPTY_CONTENT`` when nothing in it can be shown."""
+    document = parse_markdown(source)
+    if not document.sections and not document.title:
+        raise GeneratorError("the Markdown has no text, lists, code, tables or images to present",
+                             code="EMPTY_CONTENT", retryable=False)
+    return document
 
 
 # --- inline text -----------------------------------------------------------------------

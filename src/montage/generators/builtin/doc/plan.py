@@ -32,7 +32,7 @@ from montage.generators.builtin.doc.llm import (
     feedback_prompt,
     strings,
 )
-from montage.generators.builtin.doc.markdown import Block, Document, Section, parse_markdown
+from montage.generators.builtin.doc.markdown import Block, Document, Section, parse_presentable
 from montage.generators.builtin.doc.phrases import join_list, phrase
 from montage.generators.builtin.doc.text import (
     clean_content,
@@ -70,10 +70,7 @@ class PlanGenerator:
         if note:
             ctx.log(note, "warning")
         ctx.progress(10, "parsing Markdown")
-        document = parse_markdown(content)
-        if not document.sections and not document.title:
-            raise GeneratorError("the Markdown has no text, lists, code, tables or images to present",
-                                 code="EMPTY_CONTENT", retryable=False)
+        document = parse_presentable(content)
         version = version_of(ctx)
         style = ctx.input.get("style") or None
         plan = build_plan(document, language, style, version, config)

@@ -35,11 +35,13 @@ class MediaJobOptions(BaseModel):
         default_factory=lambda: list(DEFAULT_TARGETS), min_length=1,
         description="What to produce, any of scene, motion, music, preview, export.",
     )
-    duration_s: float = Field(DEFAULT_DURATION_S, ge=MIN_DURATION_S,
+    # strict: the contract's types are JSON number and boolean; "12" or true for a duration and
+    # "yes" for export_video are wrong types (400 naming the field), not values to coerce.
+    duration_s: float = Field(DEFAULT_DURATION_S, ge=MIN_DURATION_S, strict=True,
                               description="Length of motion, music and video, in seconds.")
     style: str | None = Field(None, max_length=200, description="Visual style, e.g. cinematic, anime.")
     mood: str | None = Field(None, max_length=200, description="Mood, e.g. epic, calm.")
-    export_video: bool = Field(True, description="Whether to compose and export a video.")
+    export_video: bool = Field(True, strict=True, description="Whether to compose and export a video.")
 
     @field_validator("targets")
     @classmethod
