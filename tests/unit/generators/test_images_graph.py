@@ -130,11 +130,12 @@ def test_a_chinese_watermark_draws_its_characters_not_boxes() -> None:
     assert water.tobytes() != seal.tobytes()
 
 
-def test_contact_sheet_labels_stay_in_their_cell_and_small_images_are_not_enlarged() -> None:
+def test_contact_sheet_labels_stay_in_their_cell_and_small_images_are_not_enlarged_nor_lost_in_big_cells() -> None:
     small = Image.new("RGB", (32, 16), (200, 0, 0))
     images = [NamedImage("猫咪照片_a_very_long_file_name_that_is_wider_than_its_cell", small), NamedImage("b", small)]
-    [sheet] = NODE_TYPES["contact_sheet"].apply(images, ContactSheetInputs(columns=2, cell=64))  # type: ignore[misc]
+    [sheet] = NODE_TYPES["contact_sheet"].apply(images, ContactSheetInputs(columns=2, cell=256))  # type: ignore[misc]
     red = dict((color, n) for n, color in sheet.image.getcolors(1 << 16) or [])[(200, 0, 0)]
     assert red == 2 * 32 * 16  # pasted at its own size, not blown up to the cell
-    gap = [sheet.image.getpixel((x, y)) for x in range(8 + 64, 8 + 64 + 8) for y in range(sheet.image.height)]
+    assert sheet.image.width == 8 + 2 * (32 + 8)  # cells no larger than the largest image
+    gap = [sheet.image.getpixel((x, y)) for x in range(8 + 32, 8 + 32 + 8) for y in range(sheet.image.height)]
     assert set(gap) == {(255, 255, 255)}  # the first label was cut before the second cell

@@ -174,21 +174,23 @@ def _thumbnail(images: list[NamedImage], p: ThumbnailInputs) -> list[NamedImage]
 def _contact_sheet(images: list[NamedImage], p: ContactSheetInputs) -> list[NamedImage]:
     if not images:
         return []
+    # Images are never enlarged (a small one stays sharp), and cells are no larger than the
+    # largest image: a sheet of 64 px thumbnails is a compact grid, not specks in 256 px cells.
+    size = min(p.cell, max(max(n.image.size) for n in images))
     label_h = _LABEL_PX + 6 if p.labels else 0
     columns = min(p.columns, len(images))
     rows = -(-len(images) // columns)
-    step_x, step_y = p.cell + p.padding, p.cell + label_h + p.padding
+    step_x, step_y = size + p.padding, size + label_h + p.padding
     sheet = Image.new("RGB", (p.padding + columns * step_x, p.padding + rows * step_y), p.background)
     draw = ImageDraw.Draw(sheet)
     for i, named in enumerate(images):
         cell = named.image.convert("RGB")
-        if cell.width > p.cell or cell.height > p.cell:  # never enlarged: a small image stays sharp
-            cell = ImageOps.contain(cell, (p.cell, p.cell), Image.Resampling.LANCZOS)
+        if cell.width > size or cell.height > size:
+            cell = ImageOps.contain(cell, (size, size), Image.Resampling.LANCZOS)
         x0, y0 = p.padding + (i % columns) * step_x, p.padding + (i // columns) * step_y
-        sheet.paste(cell, (x0 + (p.cell - cell.width) // 2, y0 + (p.cell - cell.height) // 2))
+        sheet.paste(cell, (x0 + (size - cell.width) // 2, y0 + (size - cell.height) // 2))
         if p.labels:
-            text.draw_line(draw, (x0, y0 + p.cell + 2), text.fit(named.name, _LABEL_PX, p.cell), _LABEL_PX,
-                           (40, 40, 40))
+            text.draw_line(draw, (x0, y0 + size + 2), text.fit(named.name, _LABEL_PX, size), _LABEL_PX, (40, 40, 40))
     return [NamedImage(name=p.name, image=sheet, format="PNG")]
 
 
