@@ -131,12 +131,8 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", summary="One job with its stages", response_model=None)
-async def get_job(job_id: str, request: Request) -> JSONResponse:
-    svc = services(request).jobs
-    found = svc.kept_with_artifacts(job_id)  # a polled job is in memory: no thread, no database
-    if found is None:
-        found = await asyncio.to_thread(svc.get_with_artifacts, job_id)
-    return JSONResponse(job_body(*found))  # no encoder pass
+def get_job(job_id: str, request: Request) -> JSONResponse:
+    return JSONResponse(job_body(*services(request).jobs.get_with_artifacts(job_id)))  # no encoder pass
 
 
 @router.get("/jobs/{job_id}/artifacts", summary="Files the job produced")

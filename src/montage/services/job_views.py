@@ -55,12 +55,6 @@ class JobViews:
                     self._views.popitem(last=False)
         return value
 
-    def peek(self, job_id: str, kind: str) -> object | None:
-        """The view if it is in memory and fresh, else None (never reads the database)."""
-        with self._lock:
-            entry = self._views.get((job_id, kind))
-        return entry[1] if entry is not None and time.monotonic() - entry[0] < self.max_age_s else None
-
     def evict(self, job_ids: Iterable[str]) -> None:
         with self._lock:
             for job_id in job_ids:

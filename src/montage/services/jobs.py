@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -238,17 +238,6 @@ class JobService:
     def get_with_artifacts(self, job_id: str) -> tuple[Job, list[Artifact]]:
         """The job and its files, read in one snapshot."""
         return self._viewed(job_id, JOB_WITH_ARTIFACTS, lambda: self._read(job_id, artifacts=True))
-
-    def kept_with_artifacts(self, job_id: str) -> tuple[Job, list[Artifact]] | None:
-        """:meth:`get_with_artifacts` from memory only, or None: for the event loop, no thread."""
-        views = self.runtime.views
-        kept = views.peek(job_id, JOB_WITH_ARTIFACTS) if views is not None else None
-        if kept is None:
-            return None
-        job, artifacts = cast(tuple[Job, list[Artifact]], kept)
-        if not jobs_repo.visible(job.key_id):
-            raise JobNotFound(job_id=job_id)
-        return job, artifacts
 
     def _read(self, job_id: str, *, artifacts: bool = False) -> tuple[Job, list[Artifact]]:
         with self.db.read() as s:
