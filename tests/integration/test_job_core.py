@@ -133,34 +133,6 @@ def test_cancel_a_scheduled_job_before_it_starts(core: Core) -> None:
     assert core.jobs.get(job.id).started_at is None
 
 
-def test_kept_views_follow_this_process_writes_at_once_and_other_processes_by_their_events(
-        core: Core) -> None:
-    from montage.services.job_views import JobViews
-    from montage.store import jobs as jobs_repo
-    from montage.store.db import Database
-
-    views = JobViews(max_age_s=60)
-    core.runtime.keep_views(views)
-    job = core.submit("demo", {"seconds": 0})
-    waiting = core.wait_status(job.id, "WAITING_APPROVAL")
-    assert core.jobs.get(job.id) is waiting  # served from memory
-    core.jobs.approve(job.id, "draft")  # this process: the commit drops the view
-    assert core.jobs.get(job.id).status in (JobStatus.RUNNING, JobStatus.WAITING_APPROVAL)
-    assert core.jobs.get(job.id).stage("draft").status == StageStatus.SUCCEEDED  # type: ignore[union-attr]
-    done = core.wait_status(job.id, "SUCCEEDED")  # the executor's writes drop it too
-    assert [st.status for st in done.stages] == [StageStatus.SUCCEEDED] * 3
-
-    other = Database(core.runtime.db.url)  # another process's write: seen once its event arrives
-    try:
-        with other.transaction() as s:
-            jobs_repo.update_job(s, job.id, message="changed elsewhere")
-        assert core.jobs.get(job.id).message != "changed elsewhere"
-        views.events(core.jobs.events_after(job.id, 0))  # what the event hub does with new events
-        assert core.jobs.get(job.id).message == "changed elsewhere"
-    finally:
-        other.dispose()
-
-
 def test_an_attempt_that_outlives_a_cancel_and_retry_changes_nothing_of_the_new_run(core: Core) -> None:
     import threading
     from typing import Any, ClassVar

@@ -38,7 +38,6 @@ from montage.engine.runtime import Engine
 from montage.engine.server_queues import ServerQueues
 from montage.services.events import EventHub
 from montage.services.health import HealthService
-from montage.services.job_views import JobViews
 from montage.services.jobs import JobService
 from montage.services.runtime import Runtime
 from montage.settings import Settings
@@ -97,9 +96,6 @@ def create_app(settings: Settings, *, executes: bool | None = None) -> FastAPI:
         await asyncio.to_thread(engine.launch)
         hub = EventHub(runtime.db)
         runtime.on_change(hub.nudge)
-        views = JobViews()
-        hub.add_listener(views.events)  # other processes' changes
-        runtime.keep_views(views)  # this one's
         await hub.start()
         app.state.services = Services(runtime=runtime, jobs=JobService(runtime, engine), hub=hub)
         await asyncio.to_thread(open_registry, app, runtime, app.state.services.jobs, ServerQueues(settings))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import Callable
 
 from montage.domain.jobs import JobEvent
 from montage.store import records
@@ -27,15 +26,9 @@ class EventHub:
         self.poll_interval_s = poll_interval_s
         self._subscribers: dict[str, set[asyncio.Queue[JobEvent]]] = defaultdict(set)
         self._cursor = 0
-        self._listeners: list[Callable[[list[JobEvent]], None]] = []
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
-
-    def add_listener(self, listener: Callable[[list[JobEvent]], None]) -> None:
-        """Call ``listener`` with each batch of new events, in order (the hub then tails the
-        table even while no stream is open)."""
-        self._listeners.append(listener)
 
     @property
     def open_streams(self) -> int:
@@ -73,15 +66,13 @@ class EventHub:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
             self._wake.clear()
-            if not self._subscribers and not self._listeners:
+            if not self._subscribers:
                 continue
             try:
                 events = await asyncio.to_thread(self._tail, self._cursor)
             except Exception:  # database away for a moment: streams wait, then resume
                 await asyncio.sleep(self.poll_interval_s)
                 continue
-            for listener in self._listeners:
-                listener(events)
             for event in events:
                 self._cursor = max(self._cursor, event.id)
                 for queue in [*self._subscribers.get(event.job_id, ()), *self._subscribers.get(ALL_JOBS, ())]:
@@ -96,7 +87,7 @@ class EventHub:
 
         Close the subscription when done (``async with`` does it)."""
         queue: asyncio.Queue[JobEvent] = asyncio.Queue()
-        if not self._subscribers and not self._listeners:  # skip what nobody was tailing for
+        if not self._subscribers:
             self._cursor = max(self._cursor, await asyncio.to_thread(self._last_id))
         self._subscribers[job_id].add(queue)
         return Subscription(self, job_id, queue, after_id)

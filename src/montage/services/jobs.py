@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -23,7 +23,6 @@ from montage.domain.jobs import Approval, Artifact, Job, JobEvent, JobStatus, Pr
 from montage.domain.pipelines import PipelineSpec, RetryPolicy, StageSpec
 from montage.domain.servers import SERVER_QUEUE_PREFIX
 from montage.errors import (
-    JobNotFound,
     NotCancelable,
     NotRetryable,
     NotWaitingApproval,
@@ -33,7 +32,6 @@ from montage.errors import (
 )
 from montage.pipelines import all_pipelines, get_pipeline
 from montage.services.capacity import Capacity
-from montage.services.job_views import JOB, JOB_WITH_ARTIFACTS
 from montage.services.runtime import Runtime
 from montage.services.webhooks import check_subscription
 from montage.store import jobs as jobs_repo
@@ -233,25 +231,13 @@ class JobService:
 
     # -- read --------------------------------------------------------------------------
     def get(self, job_id: str) -> Job:
-        return self._viewed(job_id, JOB, lambda: self._read(job_id))[0]
+        with self.db.read() as s:
+            return jobs_repo.read_job(s, job_id)
 
     def get_with_artifacts(self, job_id: str) -> tuple[Job, list[Artifact]]:
         """The job and its files, read in one snapshot."""
-        return self._viewed(job_id, JOB_WITH_ARTIFACTS, lambda: self._read(job_id, artifacts=True))
-
-    def _read(self, job_id: str, *, artifacts: bool = False) -> tuple[Job, list[Artifact]]:
         with self.db.read() as s:
-            return jobs_repo.read_job(s, job_id), records.list_artifacts(s, job_id) if artifacts else []
-
-    def _viewed(self, job_id: str, kind: str, load: Callable[[], tuple[Job, list[Artifact]]]
-                ) -> tuple[Job, list[Artifact]]:
-        views = self.runtime.views
-        if views is None:
-            return load()
-        job, artifacts = views.read(job_id, kind, load)
-        if not jobs_repo.visible(job.key_id):  # kept for everyone: each caller is checked
-            raise JobNotFound(job_id=job_id)
-        return job, artifacts
+            return jobs_repo.read_job(s, job_id), records.list_artifacts(s, job_id)
 
     def list_jobs(self, *, statuses: list[str] | None = None, pipeline: str | None = None,
              facade: str | None = None, limit: int = 50, offset: int = 0,

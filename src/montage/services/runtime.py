@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from montage import outbound
 from montage.assets.backends import open_asset_store
 from montage.assets.store import AssetStore
-from montage.services.job_views import JobViews
 from montage.settings import Settings
 from montage.store.db import Database
 
@@ -19,7 +18,6 @@ class Runtime:
     settings: Settings
     db: Database
     assets: AssetStore
-    views: JobViews | None = None  # recent job reads (an API process with an event hub: keep_views)
     _listeners: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -37,12 +35,6 @@ class Runtime:
         """Call ``listener`` whenever this process writes an event (the live hub wakes)."""
         with self._lock:
             self._listeners.append(listener)
-
-    def keep_views(self, views: JobViews) -> None:
-        """Serve job reads from ``views``, which this process's commits keep current (the
-        caller feeds it the other processes' events)."""
-        self.db.on_commit(views.evict)
-        self.views = views
 
     def notify(self) -> None:
         for listener in list(self._listeners):

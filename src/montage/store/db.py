@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,13 +15,6 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-_TOUCHED = "montage.touched_jobs"
-
-
-def touch(session: Session, job_id: str) -> None:
-    """Note that this transaction changes ``job_id`` (its row, stages, artifacts or events):
-    once it commits, :meth:`Database.on_commit` hooks hear of it."""
-    session.info.setdefault(_TOUCHED, set()).add(job_id)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -89,20 +82,6 @@ class Database:
         # starts the moment the lock is free; left to SQLite, a waiting writer sleeps in
         # growing steps (up to 100 ms) in its busy handler and misses free moments.
         self._write_lock = threading.RLock() if self.engine.dialect.name == "sqlite" else None
-        self._commit_hooks: list[Callable[[set[str]], None]] = []
-        event.listen(self._sessions, "after_commit", self._committed)
-        event.listen(self._sessions, "after_rollback", lambda session: session.info.pop(_TOUCHED, None))
-
-    def on_commit(self, hook: Callable[[set[str]], None]) -> None:
-        """Call ``hook`` with the ids of the jobs a transaction changed, right after it commits
-        (in the committing thread, before the service that wrote returns)."""
-        self._commit_hooks.append(hook)
-
-    def _committed(self, session: Session) -> None:
-        touched = session.info.pop(_TOUCHED, None)
-        if touched:
-            for hook in self._commit_hooks:
-                hook(touched)
 
     @property
     def is_postgres(self) -> bool:

@@ -22,7 +22,6 @@ from montage.domain.jobs import (
 )
 from montage.domain.pipelines import StageSpec
 from montage.errors import JobNotFound
-from montage.store.db import touch
 from montage.store.models import JobRow, StageRow
 
 _JOBS = cast(Table, JobRow.__table__)
@@ -171,7 +170,6 @@ def transition(session: Session, job_id: str, target: JobStatus, **fields: Any) 
     The update is guarded on the current status, so two racing callers cannot both win:
     the loser sees the status the winner left and gets ``IllegalTransition``.
     """
-    touch(session, job_id)
     now = utcnow()
     values: dict[str, Any] = {"status": target.value, "updated_at": now, **fields}
     if target.terminal:
@@ -192,7 +190,6 @@ def transition(session: Session, job_id: str, target: JobStatus, **fields: Any) 
 def update_job(session: Session, job_id: str, *, workflow_id_is: str | None = None, **fields: Any) -> bool:
     """Change fields other than status (progress, message, current stage …); with
     ``workflow_id_is``, only while that workflow runs the job. Whether a row changed."""
-    touch(session, job_id)
     fields["updated_at"] = utcnow()
     query = update(JobRow).where(JobRow.id == job_id)
     if workflow_id_is is not None:
@@ -203,7 +200,6 @@ def update_job(session: Session, job_id: str, *, workflow_id_is: str | None = No
 
 
 def update_stage(session: Session, job_id: str, name: str, **fields: Any) -> None:
-    touch(session, job_id)
     session.execute(
         update(StageRow)
         .where(StageRow.job_id == job_id, StageRow.name == name)

@@ -10,7 +10,6 @@ from sqlalchemy import Table, delete, event, insert, select, text
 from sqlalchemy.orm import Session
 
 from montage.domain.jobs import Approval, Artifact, JobEvent
-from montage.store.db import touch
 from montage.store.jobs import utcnow
 from montage.store.models import ApprovalRow, ArtifactRow, EventRow, WorkerRow
 
@@ -56,7 +55,6 @@ def append_event(
     payload: dict[str, Any] | None = None,
 ) -> None:
     """Add one event to the job's stream, in the caller's transaction."""
-    touch(session, job_id)
     row = {"job_id": job_id, "kind": kind, "stage": stage, "status": status, "progress": progress,
            "message": message, "payload": payload or {}, "created_at": utcnow()}
     if session.get_bind().dialect.name == "postgresql":
@@ -89,7 +87,6 @@ def artifact_from_row(row: ArtifactRow) -> Artifact:
 
 
 def upsert_artifact(session: Session, artifact: Artifact) -> None:
-    touch(session, artifact.job_id)
     session.merge(ArtifactRow(
         job_id=artifact.job_id, path=artifact.path, stage=artifact.stage, role=artifact.role,
         mime=artifact.mime, bytes=artifact.bytes, sha256=artifact.sha256, created_at=artifact.created_at,
@@ -105,7 +102,6 @@ def list_artifacts(session: Session, job_id: str) -> list[Artifact]:
 
 
 def delete_stage_artifacts(session: Session, job_id: str, stage: str) -> None:
-    touch(session, job_id)
     session.execute(delete(ArtifactRow).where(ArtifactRow.job_id == job_id, ArtifactRow.stage == stage))
 
 
