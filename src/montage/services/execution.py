@@ -234,7 +234,7 @@ class ExecutionService:
         """"canceled" or "timeout" if the running job must stop, else None. With ``workflow_id``,
         also "canceled" once another run owns the job (it was canceled and retried)."""
         with self.db.read() as s:
-            job = jobs_repo.read_job(s, job_id, with_stages=False)
+            job = jobs_repo.load_job(s, job_id, with_stages=False)
         if workflow_id is not None and job.workflow_id != workflow_id:
             return "canceled"
         return self._interruption(job)

@@ -232,12 +232,12 @@ class JobService:
     # -- read --------------------------------------------------------------------------
     def get(self, job_id: str) -> Job:
         with self.db.read() as s:
-            return jobs_repo.read_job(s, job_id)
+            return jobs_repo.load_job(s, job_id)
 
     def get_with_artifacts(self, job_id: str) -> tuple[Job, list[Artifact]]:
         """The job and its files, read in one snapshot."""
         with self.db.read() as s:
-            return jobs_repo.read_job(s, job_id), records.list_artifacts(s, job_id)
+            return jobs_repo.load_job(s, job_id), records.list_artifacts(s, job_id)
 
     def list_jobs(self, *, statuses: list[str] | None = None, pipeline: str | None = None,
              facade: str | None = None, limit: int = 50, offset: int = 0,
@@ -248,12 +248,12 @@ class JobService:
 
     def artifacts(self, job_id: str) -> list[Artifact]:
         with self.db.read() as s:
-            jobs_repo.read_job(s, job_id, with_stages=False)
+            jobs_repo.load_job(s, job_id, with_stages=False)
             return records.list_artifacts(s, job_id)
 
     def approvals(self, job_id: str) -> list[Approval]:
         with self.db.read() as s:
-            jobs_repo.read_job(s, job_id, with_stages=False)
+            jobs_repo.load_job(s, job_id, with_stages=False)
             return records.list_approvals(s, job_id)
 
     def events_after(self, job_id: str, after_id: int, limit: int = 1000) -> list[JobEvent]:

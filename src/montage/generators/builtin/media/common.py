@@ -25,7 +25,7 @@ STAGE_FILES = {
 STAGE_SALT = {"scene": 11, "motion": 23, "music": 37, "preview": 41, "export": 53}
 
 
-def read_job(ctx: StageContext) -> tuple[MediaJobInput, PromptAnalysis]:
+def load_job(ctx: StageContext) -> tuple[MediaJobInput, PromptAnalysis]:
     """The validated job input and its prompt analysis; ``INVALID_INPUT`` if it does not validate."""
     limit = float(ctx.setting("max_media_duration_s", DEFAULT_MAX_DURATION_S))
     try:

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from montage.generators.base import GeneratorConfig, StageContext
 from montage.generators.builtin.media.clips import CLIPS, REST, Curves, mirror
-from montage.generators.builtin.media.common import STAGE_FILES, read_job, report, stage_rng
+from montage.generators.builtin.media.common import STAGE_FILES, load_job, report, stage_rng
 from montage.generators.builtin.media.skeleton import ANKLE, FPS, JOINT_INDEX, JOINTS, SHIN, THIGH, write_bvh
 from montage.generators.registry import register
 
@@ -191,7 +191,7 @@ class MotionGenerator:
 
     def run(self, ctx: StageContext, config: Any) -> dict[str, Any]:
         cfg = config if isinstance(config, MotionConfig) else MotionConfig.model_validate(config or {})
-        job, analysis = read_job(ctx)
+        job, analysis = load_job(ctx)
         duration = job.options.duration_s
         frames = max(1, round(duration * cfg.fps))
         report(ctx, 5, f"Planning motion: {', '.join(analysis.actions)}")

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from montage.generators.base import GeneratorConfig, StageContext
-from montage.generators.builtin.media.common import STAGE_FILES, read_job, report, stage_rng
+from montage.generators.builtin.media.common import STAGE_FILES, load_job, report, stage_rng
 from montage.generators.builtin.media.compose import PARTS, Plan, drums, make_plan
 from montage.generators.builtin.media.prompt import MusicBrief
 from montage.generators.builtin.media.synth import SAMPLE_RATE, drum_hits
@@ -150,7 +150,7 @@ class MusicGenerator:
 
     def run(self, ctx: StageContext, config: Any) -> dict[str, Any]:
         cfg = config if isinstance(config, MusicConfig) else MusicConfig.model_validate(config or {})
-        job, analysis = read_job(ctx)
+        job, analysis = load_job(ctx)
         brief = analysis.music
         if cfg.tempo_bpm is not None:
             brief = MusicBrief(brief.mood, brief.genre, cfg.tempo_bpm, brief.instruments)

@@ -11,7 +11,7 @@ import json
 from typing import Any, ClassVar
 
 from montage.generators.base import GeneratorConfig, StageContext
-from montage.generators.builtin.media.common import read_job
+from montage.generators.builtin.media.common import load_job
 from montage.generators.builtin.media.input import media_stages
 from montage.generators.registry import register
 
@@ -26,7 +26,7 @@ class MediaPlanGenerator:
     Config: ClassVar[type[GeneratorConfig]] = PlanConfig
 
     def run(self, ctx: StageContext, config: Any) -> dict[str, Any]:
-        job, analysis = read_job(ctx)
+        job, analysis = load_job(ctx)
         ctx.progress(30, "Understanding the prompt")
         plan = {
             "prompt": job.prompt,

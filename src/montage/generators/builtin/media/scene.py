@@ -19,7 +19,7 @@ from pydantic import Field
 from montage.generators.base import GeneratorConfig, StageContext
 from montage.generators.builtin.media import scene_buildings as built
 from montage.generators.builtin.media import scene_land as land
-from montage.generators.builtin.media.common import STAGE_FILES, read_job, report, stage_rng
+from montage.generators.builtin.media.common import STAGE_FILES, load_job, report, stage_rng
 from montage.generators.builtin.media.palette import scene_palette
 from montage.generators.builtin.media.prompt import PromptAnalysis
 from montage.generators.builtin.media.scene_canvas import Canvas, ellipse
@@ -163,7 +163,7 @@ class SceneGenerator:
 
     def run(self, ctx: StageContext, config: Any) -> dict[str, Any]:
         cfg = config if isinstance(config, SceneConfig) else SceneConfig.model_validate(config or {})
-        _job, analysis = read_job(ctx)
+        _job, analysis = load_job(ctx)
         report(ctx, 5, f"Painting a {analysis.time_of_day} {analysis.setting} scene")
         ctx.log(f"scene: setting={analysis.setting} time={analysis.time_of_day} weather={analysis.weather} "
                 f"style={analysis.style} palette={analysis.palette}")

@@ -24,7 +24,7 @@ from pydantic import Field
 from montage.errors import GeneratorError
 from montage.generators.base import GeneratorConfig, StageContext
 from montage.generators.builtin.media.bvh import BvhError, read_bvh
-from montage.generators.builtin.media.common import STAGE_FILES, earlier_file, read_job, report
+from montage.generators.builtin.media.common import STAGE_FILES, earlier_file, load_job, report
 from montage.generators.builtin.media.figure import FigureStyle, ProjectedFigure, project
 from montage.generators.builtin.media.palette import accent_rgb8, scene_palette
 from montage.generators.builtin.media.prompt import PromptAnalysis
@@ -105,7 +105,7 @@ def figure_style(analysis: PromptAnalysis) -> FigureStyle:
 
 def render_video(ctx: StageContext, stage: str, cfg: VideoConfig, size: tuple[int, int]) -> dict[str, Any]:
     """Compose and encode the stage's MP4; returns the stage outputs."""
-    job, analysis = read_job(ctx)
+    job, analysis = load_job(ctx)
     duration = job.options.duration_s
     frames = max(1, round(duration * cfg.fps))
     floor = float((ctx.outputs.get("scene") or {}).get("floor", FLOOR))
