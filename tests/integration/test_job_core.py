@@ -86,6 +86,29 @@ def test_cancel_interrupts_the_running_stage_and_no_later_stage_runs(core: Core)
         core.jobs.cancel(job.id)
 
 
+def test_a_cancel_written_by_another_process_stops_the_stage_through_the_shared_read(core: Core) -> None:
+    """The executor reads the jobs of its running stages in one query; a stage learns of a
+    cancel that another process wrote (no local forget) from that read."""
+    from montage.services.jobs import JobService
+
+    class ElsewhereDispatcher:  # another API replica: its cancel does not reach this executor's memory
+        def enqueue(self, job: object) -> None: ...
+        def cancel(self, workflow_id: str) -> None: ...
+        def wake(self, workflow_id: str) -> None: ...
+
+    watch = core.engine.execution.interruptions
+    assert watch is not None
+    job = core.submit("steps", {"seconds": 30})
+    core.wait_status(job.id, "RUNNING")
+    seen = wait_for(lambda: watch.state(job.id), timeout=5, what="the executor to read the running job")
+    assert seen.status == JobStatus.RUNNING and seen.workflow_id == job.workflow_id
+    JobService(core.runtime, ElsewhereDispatcher()).cancel(job.id)
+    wait_for(lambda: job.id not in core.engine.running, timeout=5, what="stage to stop")
+    assert core.jobs.get(job.id).status == JobStatus.CANCELED
+    assert core.stage_runs(job.id, "two") == []
+    wait_for(lambda: watch.state(job.id) is None, timeout=5, what="the ended job to be forgotten")
+
+
 def test_retry_resumes_at_the_failed_stage_and_reuses_earlier_outputs(core: Core) -> None:
     job = core.submit("steps", {"fail_times": 2})
     failed = core.wait_status(job.id, "FAILED")

@@ -201,3 +201,25 @@ class Job:
 
     def stage(self, name: str) -> StageRun | None:
         return next((s for s in self.stages if s.name == name), None)
+
+
+@dataclass(frozen=True)
+class JobState:
+    """The part of a job that says whether a running attempt of it must stop."""
+
+    status: JobStatus
+    workflow_id: str | None
+    deadline_at: datetime | None
+
+    def interruption(self, now: datetime, workflow_id: str | None = None) -> str | None:
+        """"canceled", "timeout" or "ended" if an attempt of run ``workflow_id`` (any run: None)
+        must stop at ``now``, else None; another run owning the job counts as canceled."""
+        if workflow_id is not None and self.workflow_id != workflow_id:
+            return "canceled"
+        if self.status == JobStatus.CANCELED:
+            return "canceled"
+        if self.status.terminal:
+            return "ended"
+        if self.deadline_at is not None and now > self.deadline_at:
+            return "timeout"
+        return None

@@ -23,6 +23,7 @@ from montage.engine.webhooks import QUEUE as WEBHOOK_QUEUE
 from montage.engine.webhooks import WebhookDispatcher
 from montage.pipelines import all_pipelines
 from montage.services.execution import ExecutionService
+from montage.services.interruptions import JobInterruptions
 from montage.services.runtime import Runtime
 from montage.services.stage_services import StageServices
 from montage.services.webhooks import WebhookService
@@ -33,6 +34,7 @@ from montage.store.db import make_system_sqlite_engine
 log = logging.getLogger("montage.engine")
 
 DEFAULT_QUEUE = "default"
+INTERRUPTION_POLL_S = 0.2  # how often the running stages' jobs are read for cancel, retry and timeout
 
 
 class Engine:
@@ -84,6 +86,8 @@ class Engine:
         if self.executes:
             self._heartbeat = threading.Thread(target=self._beat, name="montage-heartbeat", daemon=True)
             self._heartbeat.start()
+            self.execution.interruptions = JobInterruptions(self.runtime.db)
+            threading.Thread(target=self._watch_interruptions, name="montage-interruptions", daemon=True).start()
             ServerMonitor(self.runtime, self, self._stop).start()  # probes processing servers
             takeover = None if self.settings.is_sqlite else Takeover(self.runtime, self.executor_id,
                                                                      beating_for=self._beating_for)
@@ -166,6 +170,19 @@ class Engine:
         since = self._beating_since
         return 0.0 if since is None else time.monotonic() - since
 
+    def _watch_interruptions(self) -> None:
+        """Read whether the jobs of the stages running here must stop, all in one query, every
+        ``INTERRUPTION_POLL_S`` (their stages ask often; see :class:`JobInterruptions`)."""
+        watch = self.execution.interruptions
+        assert watch is not None
+        while not self._stop.wait(INTERRUPTION_POLL_S):
+            with self._stage_done:
+                running = list(self.running)
+            try:
+                watch.refresh(running)
+            except Exception:  # the database is away: stages read for themselves meanwhile
+                log.debug("interruption refresh failed", exc_info=True)
+
     def _beat(self) -> None:
         hostname, pid = socket.gethostname(), os.getpid()
         while not self._stop.is_set():
@@ -204,6 +221,8 @@ class Engine:
             queue.enqueue(job_workflow, job.id)
 
     def cancel(self, workflow_id: str) -> None:
+        if self.execution.interruptions is not None:
+            self.execution.interruptions.forget_all()
         contextvars.Context().run(DBOS.cancel_workflow, workflow_id)
 
     def wake(self, workflow_id: str) -> None:

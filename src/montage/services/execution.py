@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from montage.assets.store import AssetStore, build_manifest
-from montage.domain.jobs import Artifact, Job, JobStatus, StageRun, StageStatus
+from montage.domain.jobs import Artifact, Job, JobState, JobStatus, StageRun, StageStatus
+from montage.errors import JobNotFound
 from montage.generators.base import ArtifactRef
+from montage.services.interruptions import JobInterruptions
 from montage.services.runtime import Runtime
 from montage.store import jobs as jobs_repo
 from montage.store import records
@@ -47,6 +49,7 @@ class ExecutionService:
         self.db = runtime.db
         self.settings = runtime.settings
         self.assets: AssetStore = runtime.assets
+        self.interruptions: JobInterruptions | None = None  # set by an executing engine
 
     # -- job lifecycle -------------------------------------------------------------
     def start_next_stage(self, job_id: str, worker_id: str, workflow_id: str | None = None
@@ -232,22 +235,19 @@ class ExecutionService:
 
     def interruption(self, job_id: str, workflow_id: str | None = None) -> str | None:
         """"canceled" or "timeout" if the running job must stop, else None. With ``workflow_id``,
-        also "canceled" once another run owns the job (it was canceled and retried)."""
-        with self.db.read() as s:
-            job = jobs_repo.load_job(s, job_id, with_stages=False)
-        if workflow_id is not None and job.workflow_id != workflow_id:
-            return "canceled"
-        return self._interruption(job)
+        also "canceled" once another run owns the job (it was canceled and retried). From the
+        executor's :class:`JobInterruptions` when it read the job lately, else from the database."""
+        state = self.interruptions.state(job_id) if self.interruptions is not None else None
+        if state is None:
+            with self.db.read() as s:
+                state = jobs_repo.job_states(s, [job_id]).get(job_id)
+            if state is None:
+                raise JobNotFound(job_id=job_id)
+        return state.interruption(utcnow(), workflow_id)
 
     @staticmethod
     def _interruption(job: Job) -> str | None:
-        if job.status == JobStatus.CANCELED:
-            return "canceled"
-        if job.status.terminal:
-            return "ended"
-        if job.deadline_at is not None and utcnow() > job.deadline_at:
-            return "timeout"
-        return None
+        return JobState(job.status, job.workflow_id, job.deadline_at).interruption(utcnow())
 
     # -- shared ----------------------------------------------------------------------
     def write_manifest(self, job_id: str) -> None:

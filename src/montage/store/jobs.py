@@ -13,6 +13,7 @@ from montage.domain import access
 from montage.domain.jobs import (
     Job,
     JobError,
+    JobState,
     JobStatus,
     Priority,
     StageRun,
@@ -85,6 +86,14 @@ def _set_columns(row: JobRow | StageRow) -> dict[str, Any]:
 
 _JOB_COLUMNS = select(_JOBS)
 _STAGE_COLUMNS = select(_STAGES)
+
+
+def job_states(session: Session, job_ids: Sequence[str]) -> dict[str, JobState]:
+    """What decides whether the running attempts of these jobs must stop, by job id (any owner's)."""
+    query = select(_JOBS.c.id, _JOBS.c.status, _JOBS.c.workflow_id, _JOBS.c.deadline_at).where(
+        _JOBS.c.id.in_(job_ids))
+    return {row.id: JobState(JobStatus(row.status), row.workflow_id, row.deadline_at)
+            for row in session.execute(query)}
 
 
 def load_job(session: Session, job_id: str, *, with_stages: bool = True) -> Job:
