@@ -52,6 +52,15 @@ def _fail(exc: ApiError) -> None:
 
 
 # -- processes ---------------------------------------------------------------------------
+def configure_logging(level: str) -> None:
+    """The process's log format and level. The HTTP clients' per-request lines (one for every
+    upstream status poll, every webhook) only show at DEBUG."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level.upper() != "DEBUG":
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
@@ -70,7 +79,7 @@ def serve(
 
     settings = _settings(host=host, port=port, data_dir=data_dir, database_url=database_url,
                          run_worker=False if no_worker else None, insecure=insecure or None)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     if not is_loopback(settings.host) and not settings.insecure and not keys_configured(settings):
         err.print(f"[red]refusing to serve {settings.host} with no API keys[/red]: anyone who reaches it could "
                   "do anything. Create a key first (`montage keys create --name admin --scope admin`), serve "
@@ -102,7 +111,7 @@ def worker(
         err.print("[red]montage worker needs a PostgreSQL database[/red]: on SQLite the executor runs "
                   "inside `montage serve`. Set --database-url postgresql://… (or MONTAGE_DATABASE_URL).")
         raise typer.Exit(2)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     runtime = Runtime.open(settings)
     engine = Engine(runtime, role="worker", executes=True)
     engine.launch()
