@@ -38,7 +38,7 @@ RESULTS = ROOT / "bench" / "results"
 GET_ROUTE = "/api/v1/jobs/{job_id}"
 GET_INTERVAL_S = 0.2
 
-from bench.polling import pct, poll  # noqa: E402
+from bench.polling import pct, poll, production_polling  # noqa: E402
 
 
 # -- scenarios (each runs in a child process) ------------------------------------------------
@@ -161,7 +161,7 @@ def http(jobs: int, url: str | None, tmp: Path) -> dict[str, Any]:
     import httpx
     from tests.support.server import ServerProcess
 
-    server = ServerProcess(tmp / "data", url).start()
+    server = ServerProcess(tmp / "data", url, env=production_polling(queue_polling_interval_s=0.02)).start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             def submit(_: int) -> str:

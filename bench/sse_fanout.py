@@ -32,16 +32,11 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.polling import pct, production_polling  # noqa: E402
+
 FANOUT_PROMPT = "A warrior dashes forward and slashes the enemy, epic orchestral music"
 FANOUT_OPTIONS = {"targets": ["scene", "motion", "music", "preview", "export"], "duration_s": 12.0,
                   "style": "cinematic", "mood": "epic", "export_video": True}
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 def _epoch(iso_ts: str) -> float:
@@ -276,7 +271,7 @@ def bench_fanout(subscribers: int, processes: int, port: int = 0, job: str = "me
     from tests.support.server import ServerProcess
 
     with tempfile.TemporaryDirectory(prefix="montage-bench-sse-") as folder:
-        server = ServerProcess(Path(folder) / "data", env={"MONTAGE_QUEUE_POLLING_INTERVAL_S": "0.05"})
+        server = ServerProcess(Path(folder) / "data", env=production_polling())
         if port:
             server.port, server.url = port, f"http://127.0.0.1:{port}"
         try:

@@ -29,6 +29,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.polling import production_polling  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -110,7 +113,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="montage-bench-ui-") as tmp:
         # The settings `make run` uses (the test harness polls queues faster than the default).
-        server = ServerProcess(Path(tmp) / "data", env={"MONTAGE_QUEUE_POLLING_INTERVAL_S": "0.05"}).start()
+        server = ServerProcess(Path(tmp) / "data", env=production_polling()).start()
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 
-from bench.polling import poll  # noqa: E402
+from bench.polling import poll, production_polling  # noqa: E402
 from tests.support.fake_video_upstream import FakeVideoUpstream  # noqa: E402
 from tests.support.server import ServerProcess  # noqa: E402
 from tests.support.waiting import wait_for  # noqa: E402
@@ -135,7 +135,7 @@ def bench_poll(tasks: int, pollers: int, interval: float, seconds: float, proces
         env = {"MONTAGE_VIDEO_UPSTREAM_MODELS": json.dumps({"jimeng-video-3.0": upstream.provider(
                    poll_interval_s=2.0, max_poll_interval_s=2.0)}),
                "MONTAGE_WORKER_CONCURRENCY": str(tasks + 8),
-               "MONTAGE_QUEUE_POLLING_INTERVAL_S": "0.05"}  # the default (the test harness uses 0.02)
+               **production_polling()}
         server = ServerProcess(tmp / "data", env=env)
         try:
             server.start(timeout=180)
