@@ -38,3 +38,15 @@ def test_an_unknown_queue_is_refused_with_the_known_ones(core: Core) -> None:
     with pytest.raises(errors.ValidationFailed) as info:
         core.submit("noop", queue="nope")
     assert info.value.details["allowed"] == ["default", "serial", "wide"]
+
+
+def test_the_executor_keeps_dboss_per_poll_reads_with_this_dbos(core: Core) -> None:
+    """If a DBOS upgrade renamed what montage keeps, polling would silently cost more again."""
+    from dbos._dbos import _get_dbos_instance
+
+    from montage.engine.dbos_polling import _Kept
+
+    sys_db = _get_dbos_instance()._sys_db
+    assert isinstance(sys_db._is_latest_version, _Kept) and isinstance(sys_db.get_queue, _Kept)
+    done = core.wait_status(core.submit("noop", queue="wide").id, "SUCCEEDED")  # polls still start work
+    assert done.worker_id

@@ -17,6 +17,7 @@ from dbos import DBOS, DBOSConfig, Queue, SetEnqueueOptions, SetWorkflowID
 from montage.domain.jobs import Job
 from montage.domain.pipelines import label_queue
 from montage.engine import state
+from montage.engine.dbos_polling import keep_poll_reads
 from montage.engine.server_monitor import ServerMonitor
 from montage.engine.takeover import ExecutorWatch, Takeover, listened_queues, stop_dequeuing
 from montage.engine.webhooks import QUEUE as WEBHOOK_QUEUE
@@ -82,6 +83,7 @@ class Engine:
             DBOS.listen_queues(listened_queues(self._queue_names(), self.labels))
         state.install(self)
         DBOS.launch()
+        keep_poll_reads()
         self._register_queues()
         if self.executes:
             self._heartbeat = threading.Thread(target=self._beat, name="montage-heartbeat", daemon=True)
