@@ -45,6 +45,11 @@ from montage.settings import Settings
 log = logging.getLogger("montage.api")
 
 
+# The order of the API docs' sections (the routes themselves are included hottest first).
+DOC_TAGS = ("core", "access", "assets", "rematrix", "web-media", "servers", "batch", "workflows", "videos",
+            "task-manager", "ops")
+
+
 class BodyLimit:
     """Refuse request bodies over ``limit`` bytes with 413, counting as they stream in (uploads are
     spooled to temporary files as they arrive, so this is also the hard cap on an upload)."""
@@ -113,26 +118,22 @@ def create_app(settings: Settings, *, executes: bool | None = None) -> FastAPI:
             runtime.close()
 
     app = FastAPI(title="montage", version=__version__, lifespan=lifespan,
-                  description="Durable generative-media jobs: five API contracts on one core.")
+                  description="Durable generative-media jobs: five API contracts on one core.",
+                  openapi_tags=[{"name": tag} for tag in DOC_TAGS])
     install_error_handlers(app)
-    app.include_router(core.router)
-    app.include_router(keys.router)
-    app.include_router(assets.router)
-    app.include_router(rematrix.router)
-    app.state.error_shapes.register("/jobs", core_body, validation_status=400)  # NestJS answered bad bodies 400
-    app.include_router(media.router)
-    app.state.error_shapes.register("/api/jobs", media.detail_body)
-    for router in (servers.router, batch.router, workflows.router):
+    # FastAPI tries the routes in the order they were included, at a few microseconds each, so
+    # the routes clients poll come first: with the video API last, matching took a third of a
+    # status poll's CPU. No two routers' paths overlap, so the order changes nothing else.
+    for router in (videos.router, tasks.router, core.router, rematrix.router, media.router, assets.router,
+                   task_stats.router, keys.router, servers.router, batch.router, workflows.router,
+                   health.router, metrics.router):
         app.include_router(router)
+    app.state.error_shapes.register("/jobs", core_body, validation_status=400)  # NestJS answered bad bodies 400
+    app.state.error_shapes.register("/api/jobs", media.detail_body)
     install_error_shape(app)
-    app.include_router(videos.router)
     app.state.error_shapes.register("/v1/videos", videos.error_body)
-    app.include_router(tasks.router)
-    app.include_router(task_stats.router)
     for prefix in ("/api/v1/tasks", "/api/v1/stats", "/api/v1/queues", "/api/v1/kbs"):
         app.state.error_shapes.register(prefix, tasks.error_body)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
     metrics.install_metrics(app)
 
     ui.install_ui(app)
