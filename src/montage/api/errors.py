@@ -7,7 +7,7 @@ Each facade registers its body shape for its path prefixes; the core shape is
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -101,10 +101,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
-            for e in exc.errors()
-        ]
+        problems = request_problems(exc)
         first = problems[0] if problems else {"field": "", "message": "invalid request"}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         status = request.app.state.error_shapes.validation_status(request.url.path)
@@ -119,6 +116,47 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
         return _respond(request, 503, "SERVICE_UNAVAILABLE", "the database is unavailable; try again", {})
+
+
+FieldName = Callable[[Sequence[str | int]], str]
+
+
+def dotted_field(loc: Sequence[str | int]) -> str:
+    """A pydantic ``loc`` as ``a.0.b`` (query and path parameters keep their ``query.`` / ``path.``)."""
+    return ".".join(str(p) for p in loc if p != "body")
+
+
+def request_problems(exc: RequestValidationError, name: FieldName = dotted_field) -> list[dict[str, str]]:
+    """FastAPI's validation errors as ``{field, message}``, fields named by ``name``. The body
+    itself (malformed JSON, missing, not an object) is the field ``body``; pydantic's
+    "Value error, " prefix is left out."""
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        if error.get("type") == "json_invalid":
+            problems.append({"field": "body", "message": malformed_json(error, exc.body)})
+        else:
+            problems.append({"field": "body" if loc == ("body",) else name(loc),
+                             "message": str(error["msg"]).removeprefix("Value error, ")})
+    return problems
+
+
+def malformed_json(error: Mapping[str, Any], document: Any) -> str:
+    """What FastAPI's ``json_invalid`` error knows: the decoder's reason, and where it stopped
+    (its ``loc`` ends with the character offset; ``document`` is the text it was reading)."""
+    reason = (error.get("ctx") or {}).get("error") or error.get("msg") or "not JSON"
+    offset = error["loc"][-1] if error.get("loc") else None
+    return malformed_json_message(str(reason), document if isinstance(document, str) else None,
+                                  offset if isinstance(offset, int) else None)
+
+
+def malformed_json_message(reason: str, document: str | None, offset: int | None) -> str:
+    """``malformed JSON: <reason> at line L, column C`` (the position when it is known)."""
+    if document is None or offset is None:
+        return f"malformed JSON: {reason}"
+    line = document.count("\n", 0, offset) + 1
+    column = offset - document.rfind("\n", 0, offset)
+    return f"malformed JSON: {reason} at line {line}, column {column}"
 
 
 def _jsonable(value: Any) -> Any:

@@ -54,12 +54,13 @@ def detail_body(status: int, code: str, message: str, details: dict[str, Any]) -
 
 
 def _loc(field: str) -> list[str]:
-    """FastAPI's ``loc``: a query, path or header field as ``["query", name]``, a body field under "body"."""
+    """FastAPI's ``loc``: a query, path or header field as ``["query", name]``, a body field under
+    "body", and the body itself (malformed JSON, missing) as ``["body"]``."""
     parts = [p for p in field.split(".") if p]
-    return parts if parts and parts[0] in _NOT_BODY else ["body", *parts]
+    return parts if parts and parts[0] in _PLACES else ["body", *parts]
 
 
-_NOT_BODY = ("query", "path", "header", "cookie")
+_PLACES = ("query", "path", "header", "cookie", "body")
 
 
 class CreateJobRequest(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from montage.api.deps import Services
+from montage.api.errors import request_problems
 from montage.errors import ValidationFailed
 from montage.services.kb import KnowledgeService
 from montage.services.task_stats import TaskStats
@@ -38,16 +39,16 @@ def task_services(request: Request) -> TaskServices:
     return svc
 
 
+def task_field(loc: Sequence[str | int]) -> str:
+    """A field as the contract's clients name it: ``payload.text``, ``[0].task_type`` in a batch,
+    a query parameter by its bare name."""
+    parts = [p for p in loc if p not in ("body", "query", "path")]
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
+
+
 def invalid_request(exc: RequestValidationError) -> ValidationFailed:
     """FastAPI's validation error as the contract's 400, naming the first offending field."""
-    problems = []
-    for error in exc.errors():
-        if error.get("type") == "json_invalid":
-            problems.append({"field": "body", "message": f"not valid JSON ({error['msg']})"})
-            continue
-        loc = [p for p in error["loc"] if p not in ("body", "query", "path")]
-        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-        problems.append({"field": field, "message": str(error["msg"]).removeprefix("Value error, ")})
+    problems = request_problems(exc, task_field)
     first = problems[0] if problems else {"field": "", "message": "invalid request"}
     message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
     return ValidationFailed(message, field=first["field"], errors=problems)

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from montage.api.deps import services
+from montage.api.errors import malformed_json_message
 from montage.domain import access
 from montage.domain.jobs import Job, JobStatus
 from montage.errors import NotCancelable, ValidationFailed
@@ -123,7 +124,9 @@ async def _read_body(request: Request) -> tuple[dict[str, Any], list[Upload]]:
         return await _read_form(request)
     try:
         body = json.loads(await request.body() or b"{}")
-    except ValueError:
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(malformed_json_message(exc.msg, exc.doc, exc.pos), field="body") from None
+    except ValueError:  # not UTF-8 text
         raise ValidationFailed("the body must be JSON or multipart/form-data", field="body") from None
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object", field="body")
