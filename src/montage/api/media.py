@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from montage.api.core import iso
 from montage.api.deps import services
+from montage.api.errors import ErrorShape
 from montage.api.sse import event_stream, last_event_id
 from montage.domain.jobs import Artifact, Job, JobEvent, JobStatus
 from montage.services.jobs import SubmitJob
@@ -61,6 +62,22 @@ def _loc(field: str) -> list[str]:
 
 
 _PLACES = ("query", "path", "header", "cookie", "body")
+
+
+class FieldProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class DetailErrorBody(BaseModel):
+    """FastAPI's error body: `{"detail": "..."}`, or for a bad request a list naming each field."""
+
+    detail: list[FieldProblem] | str
+
+
+#: The contract's server was FastAPI: a request it cannot parse is 422 ``{"detail": [...]}``.
+ERROR_SHAPE = ErrorShape(detail_body, DetailErrorBody)
 
 
 class CreateJobRequest(BaseModel):
