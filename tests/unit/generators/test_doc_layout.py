@@ -13,7 +13,7 @@ from montage.generators.builtin.doc.slidebase import SlideStyle
 from montage.generators.builtin.doc.slides import Box, fit_body, render_slide
 from montage.generators.builtin.doc.subtitles import Cue, slide_cues, subtitle_pieces, to_srt, to_vtt
 from montage.generators.builtin.doc.tables import column_widths
-from montage.generators.builtin.doc.text import key_phrase, split_sentences, width_units
+from montage.generators.builtin.doc.text import is_wide, key_phrase, split_sentences, width_units
 from montage.generators.builtin.doc.textlayout import GlyphLog, TextPainter, tokens, wrap
 from montage.generators.builtin.doc.themes import THEMES
 from montage.generators.builtin.doc.tts import AUDIO_QUANTUM_S, espeak_speak, pad_speech
@@ -162,3 +162,33 @@ def test_subtitles_are_cut_and_timed() -> None:
     srt = to_srt([Cue(0.0, 1.5, "a"), Cue(3661.25, 3662.0, "b")])
     assert "1\n00:00:00,000 --> 00:00:01,500\na\n" in srt and "01:01:01,250" in srt
     assert to_vtt([Cue(0, 1, "a < b")]).startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.000\na &lt; b")
+
+
+def _assert_cut_between_words(text: str, pieces: list[str]) -> None:
+    """Each piece is the text as written, in order; only spaces lie between pieces, and a break
+    with no space falls next to a wide (CJK) character, never inside a word."""
+    at = 0
+    for piece in pieces:
+        start = text.index(piece, at)
+        gap = text[at:start]
+        assert not gap.strip(), (gap, pieces)
+        if at and not gap:
+            boundary = text[at - 1:start + 1]
+            assert is_wide(boundary[0]) or is_wide(boundary[1]) or boundary[0] in "…", (boundary, pieces)
+        at = start + len(piece)
+    assert not text[at:].strip()
+
+
+def test_subtitles_break_only_between_words_and_keep_punctuation_as_written() -> None:
+    english = ("Wait... what happened next? The optimizer adjusts millions of parameters, step by step... "
+               "until the predictions match the examples well enough to generalize to supercalifragilistic data.")
+    chinese = ("深度学习（Deep Learning）是机器学习的一个分支……它使用多层神经网络 transformers architecture "
+               "来学习数据的表示方法和特征，就像 GPT... 那样，效果非常好。")
+    for text, limit in ((english, 30), (chinese, 24), (chinese, 40)):
+        pieces = subtitle_pieces(text, limit)
+        assert len(pieces) >= 4 and all(width_units(p) <= limit + 2 for p in pieces), pieces
+        _assert_cut_between_words(text, pieces)
+        joined = " ".join(pieces)
+        assert ". . ." not in joined and "… …" not in joined and "D e e p" not in joined, pieces
+        assert not any(p[0] in "，。、）…" or p[-1] in "（" for p in pieces), pieces
+    assert "supercalifragilistic" in subtitle_pieces(english, 12)  # wider than a cue: whole, not cut

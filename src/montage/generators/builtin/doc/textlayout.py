@@ -13,11 +13,10 @@ from functools import lru_cache
 from PIL import ImageDraw
 
 from montage.generators.builtin.doc.fonts import FontFace, split_runs
-from montage.generators.builtin.doc.text import is_wide
+from montage.generators.builtin.doc.text import NO_LINE_START, is_wide, tokens
 
 RGB = tuple[int, int, int]
 
-_NO_LINE_START = set("，。、；：！？）》」』】〕〉”’,.;:!?)]}%…·～")
 
 
 @dataclass
@@ -60,26 +59,6 @@ class TextPainter:
             self.log.record(face, run)
             x += _run_length(face.path, face.index, self.size, run)
         return x
-
-
-def tokens(text: str) -> list[str]:
-    """Wrap units: each wide character alone, words, and runs of spaces."""
-    out: list[str] = []
-    current = ""
-    for ch in text:
-        if is_wide(ch):
-            if current:
-                out.append(current)
-                current = ""
-            out.append(ch)
-        elif current and current[-1].isspace() != ch.isspace():
-            out.append(current)
-            current = ch
-        else:
-            current += ch
-    if current:
-        out.append(current)
-    return out
 
 
 def wrap(text: str, painter: TextPainter, max_width: float) -> list[str]:
@@ -126,6 +105,6 @@ def _breakable(items: list[str], painter: TextPainter, max_width: float) -> list
 
 def _carry_for_punctuation(line: list[str], token: str) -> list[str]:
     # Closing punctuation may not start a line: take the character before it along.
-    if token[0] in _NO_LINE_START and len(line) > 1 and is_wide(line[-1][-1]):
+    if token[0] in NO_LINE_START and len(line) > 1 and is_wide(line[-1][-1]):
         return [line.pop()]
     return []
