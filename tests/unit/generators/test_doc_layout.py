@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from montage.generators.builtin.doc.fonts import FontFace, font_chains, missing_glyphs, split_runs
+from montage.generators.builtin.doc.fonts import FontFace, font_chains, missing_glyphs, split_runs, undrawn_warning
 from montage.generators.builtin.doc.markdown import parse_markdown
 from montage.generators.builtin.doc.render import resample, timeline
 from montage.generators.builtin.doc.slidebase import SlideStyle
@@ -192,3 +192,47 @@ def test_subtitles_break_only_between_words_and_keep_punctuation_as_written() ->
         assert ". . ." not in joined and "… …" not in joined and "D e e p" not in joined, pieces
         assert not any(p[0] in "，。、）…" or p[-1] in "（" for p in pieces), pieces
     assert "supercalifragilistic" in subtitle_pieces(english, 12)  # wider than a cue: whole, not cut
+
+
+COLOUR_FACES = [f for f in font_chains("SC").regular if f.bitmap_size]
+needs_emoji_font = pytest.mark.skipif(not COLOUR_FACES, reason="no colour emoji font (fonts-noto-color-emoji)")
+
+
+def _saturated(image: Image.Image) -> int:
+    """Pixels of a clear colour: no grey text or background has them."""
+    pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
+    return int(((pixels.max(axis=2) - pixels.min(axis=2)) > 80).sum())
+
+
+@needs_emoji_font
+def test_emoji_go_whole_to_the_colour_face() -> None:
+    missing: set[str] = set()
+    runs = split_runs("ok 👍🏽 ❤️ 👨‍👩‍👧 🇨🇳 1️⃣ ✅ 😀 ❤︎ 1", font_chains("SC").regular, missing)
+    colour = [run for face, run in runs if face.bitmap_size]
+    assert colour == ["👍🏽", "❤️", "👨‍👩‍👧", "🇨🇳", "1️⃣", "✅", "😀"] and not missing, runs
+    # U+FE0E asks for the text glyph: that heart stays with the text faces
+    assert [bool(face.bitmap_size) for face, run in runs if "❤" in run] == [True, False]
+
+
+@needs_emoji_font
+@pytest.mark.parametrize("kind", ["regular", "bold", "mono"])
+def test_emoji_on_a_slide_are_drawn_in_colour_at_the_texts_size(kind: str) -> None:
+    log = GlyphLog()
+    painter = TextPainter(getattr(font_chains("SC"), kind), 40, log)
+    image = Image.new("RGB", (400, 100), (255, 255, 255))
+    end = painter.draw(ImageDraw.Draw(image), 10, 10, "Go 🚀 now", (0, 0, 0))
+    assert not log.missing and end == pytest.approx(10 + painter.width("Go 🚀 now"))
+    assert _saturated(image) > 300
+    ink = image.convert("L").point(lambda v: 255 if v < 250 else 0).getbbox()
+    assert ink is not None and ink[1] >= 10 and ink[3] <= 10 + painter.line_height, ink  # within its line
+    rocket = painter.width("🚀")
+    assert 40 <= rocket <= 60  # about one em of a 40 px font
+
+
+def test_without_a_colour_face_emoji_become_a_question_mark_and_a_warning_names_them() -> None:
+    plain = tuple(f for f in font_chains("SC").regular if not f.bitmap_size)
+    missing: set[str] = set()
+    runs = split_runs("a 🚀 ❤️", plain, missing)
+    assert "".join(run for _, run in runs) == "a ? ❤" and missing == {"🚀"}  # the selector draws nothing
+    warning = undrawn_warning(missing)
+    assert warning == "no installed font has '🚀'; drawn as '?' (install fonts-noto-color-emoji to draw emoji)"

@@ -8,11 +8,12 @@ never starts a line. Every character drawn is recorded against the face that dre
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from PIL import ImageDraw
 
+from montage.generators.builtin.doc.emoji import clusters
 from montage.generators.builtin.doc.fonts import FontFace, split_runs
+from montage.generators.builtin.doc.glyphs import draw_run, run_width
 from montage.generators.builtin.doc.text import NO_LINE_START, is_wide, tokens
 
 RGB = tuple[int, int, int]
@@ -30,11 +31,6 @@ class GlyphLog:
         self.used.setdefault(face.key, set()).update(ch for ch in text if not ch.isspace())
 
 
-@lru_cache(maxsize=65536)
-def _run_length(path: str, index: int, size: int, text: str) -> float:
-    return float(FontFace(path, index).font(size).getlength(text))
-
-
 class TextPainter:
     """Text of one chain of faces at one size."""
 
@@ -49,15 +45,14 @@ class TextPainter:
 
     def width(self, text: str) -> float:
         """Width of ``text`` drawn with this painter, in pixels."""
-        return sum(_run_length(f.path, f.index, self.size, run) for f, run in split_runs(text, self.chain))
+        return sum(run_width(f, self.size, run) for f, run in split_runs(text, self.chain))
 
     def draw(self, draw: ImageDraw.ImageDraw, x: float, top: float, text: str, fill: RGB) -> float:
         """Draw one line with its top at ``top``; returns the x after the text."""
         baseline = top + self.ascent
         for face, run in split_runs(text, self.chain, self.log.missing):
-            draw.text((x, baseline), run, font=face.font(self.size), fill=fill, anchor="ls")
+            x += draw_run(draw, (x, baseline), face, self.size, run, fill)
             self.log.record(face, run)
-            x += _run_length(face.path, face.index, self.size, run)
         return x
 
 
@@ -93,11 +88,11 @@ def _wrap_paragraph(paragraph: str, painter: TextPainter, max_width: float) -> l
 
 
 def _breakable(items: list[str], painter: TextPainter, max_width: float) -> list[str]:
-    """Tokens wider than a line split into single characters."""
+    """Tokens wider than a line split into single characters (an emoji's code points kept together)."""
     out: list[str] = []
     for token in items:
         if not token.isspace() and len(token) > 1 and painter.width(token) > max_width:
-            out.extend(token)
+            out.extend(clusters(token))
         else:
             out.append(token)
     return out
