@@ -19,7 +19,7 @@ test: setup lint typecheck
 
 setup: system-deps $(STAMP)
 
-# Debian packages the generators need (CJK and Latin fonts for slides). Installs only what is missing.
+# Debian packages the generators need (CJK, Latin and colour emoji fonts for slides). Installs only what is missing.
 system-deps:
 	@bash scripts/system-deps.sh
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages montage needs, if any is missing. Safe to run again.
 # chromium: the dashboard's browser tests (tests/e2e/test_ui.py) and bench/ui.py run it headless.
+# fonts-noto-color-emoji: emoji on slides and watermarks, in colour (without it they are drawn as "?").
 set -euo pipefail
-packages=(fonts-noto-cjk fonts-dejavu-core chromium)
+packages=(fonts-noto-cjk fonts-dejavu-core fonts-noto-color-emoji chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -30,7 +30,8 @@ from montage.api import (
 )
 from montage.api.auth import Authenticate, open_gate
 from montage.api.deps import Services
-from montage.api.errors import core_body, error_response, install_error_handlers
+from montage.api.errors import error_response, install_error_handlers
+from montage.api.openapi import install_openapi
 from montage.api.registry import install_error_shape, open_registry
 from montage.api.task_deps import TaskServices
 from montage.engine.probes import dbos_queues
@@ -128,13 +129,14 @@ def create_app(settings: Settings, *, executes: bool | None = None) -> FastAPI:
                    task_stats.router, keys.router, servers.router, batch.router, workflows.router,
                    health.router, metrics.router):
         app.include_router(router)
-    app.state.error_shapes.register("/jobs", core_body, validation_status=400)  # NestJS answered bad bodies 400
-    app.state.error_shapes.register("/api/jobs", media.detail_body)
+    app.state.error_shapes.register("/jobs", rematrix.ERROR_SHAPE)
+    app.state.error_shapes.register("/api/jobs", media.ERROR_SHAPE)
     install_error_shape(app)
-    app.state.error_shapes.register("/v1/videos", videos.error_body)
+    app.state.error_shapes.register("/v1/videos", videos.ERROR_SHAPE)
     for prefix in ("/api/v1/tasks", "/api/v1/stats", "/api/v1/queues", "/api/v1/kbs"):
-        app.state.error_shapes.register(prefix, tasks.error_body)
+        app.state.error_shapes.register(prefix, tasks.ERROR_SHAPE)
     metrics.install_metrics(app)
+    install_openapi(app)
 
     ui.install_ui(app)
 

@@ -1,18 +1,22 @@
 """Errors to HTTP: one status table, and one body shape per contract.
 
-Each facade registers its body shape for its path prefixes; the core shape is
-``{"error": {"code", "message", "details"}}``. ``HTTPException`` stays inside ``api/``.
+Each facade registers its :class:`ErrorShape` for its path prefixes: its body, the model that
+describes the body in ``/openapi.json`` (``api/openapi.py``), and the status of a request the
+framework cannot parse. The core shape is ``{"error": {"code", "message", "details"}}``.
+``HTTPException`` stays inside ``api/``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -37,30 +41,62 @@ def core_body(status: int, code: str, message: str, details: dict[str, Any]) -> 
     return {"error": {"code": code, "message": message, "details": details}}
 
 
+class CoreError(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class CoreErrorBody(BaseModel):
+    """The core error body, also the Rematrix contract's: `{"error": {code, message, details}}`."""
+
+    error: CoreError
+
+
+FieldName = Callable[[Sequence[str | int]], str]
+
+
+def dotted_field(loc: Sequence[str | int]) -> str:
+    """A pydantic ``loc`` as ``a.0.b`` (query and path parameters keep their ``query.`` / ``path.``)."""
+    return ".".join(str(p) for p in loc if p != "body")
+
+
+@dataclass(frozen=True)
+class ErrorShape:
+    """How one contract answers a failed request: the body (``shape``, described for OpenAPI by
+    ``model``), and the status of a request the framework cannot parse (missing field, wrong type,
+    malformed JSON) as that contract's server answered it, naming fields by ``field_name``."""
+
+    shape: BodyShape
+    model: type[BaseModel]
+    validation_status: int = 422
+    field_name: FieldName = dotted_field
+
+
+CORE_SHAPE = ErrorShape(core_body, CoreErrorBody)
+
+
 class ErrorShapes:
-    """Which body shape answers a failed request, by path prefix (longest match wins)."""
+    """Which error shape answers a failed request, by path prefix (longest match wins)."""
 
     def __init__(self) -> None:
-        self._shapes: list[tuple[str, BodyShape, int]] = []
+        self._shapes: list[tuple[str, ErrorShape]] = []
 
-    def register(self, prefix: str, shape: BodyShape, validation_status: int = 422) -> None:
-        """Answer errors under ``prefix`` in ``shape``; a request the framework cannot parse
-        (missing field, wrong type) gets ``validation_status``, as that contract's server did."""
-        self._shapes.append((prefix, shape, validation_status))
+    def register(self, prefix: str, shape: ErrorShape) -> None:
+        """Answer errors under ``prefix`` as ``shape`` says."""
+        self._shapes.append((prefix, shape))
         self._shapes.sort(key=lambda item: len(item[0]), reverse=True)
 
     def for_path(self, path: str) -> BodyShape:
-        return self._entry(path)[1]
+        return self.shape_of(path).shape
 
-    def validation_status(self, path: str) -> int:
-        return self._entry(path)[2]
-
-    def _entry(self, path: str) -> tuple[str, BodyShape, int]:
-        for entry in self._shapes:
-            prefix = entry[0]
+    def shape_of(self, path: str) -> ErrorShape:
+        """The error shape of the contract serving ``path`` (a route template such as
+        ``/jobs/{job_id}`` works too)."""
+        for prefix, shape in self._shapes:
             if path == prefix or path.startswith(prefix.rstrip("/") + "/") or path.startswith(prefix + "?"):
-                return entry
-        return "", core_body, 422
+                return shape
+        return CORE_SHAPE
 
 
 def status_of(exc: errors.MontageError) -> int:
@@ -101,14 +137,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
-            for e in exc.errors()
-        ]
+        shape = request.app.state.error_shapes.shape_of(request.url.path)
+        problems = request_problems(exc, shape.field_name)
         first = problems[0] if problems else {"field": "", "message": "invalid request"}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
-        status = request.app.state.error_shapes.validation_status(request.url.path)
-        return _respond(request, status, "VALIDATION_ERROR", message,
+        return _respond(request, shape.validation_status, "VALIDATION_ERROR", message,
                         {"field": first["field"], "errors": _jsonable(problems)})
 
     @app.exception_handler(StarletteHTTPException)
@@ -119,6 +152,39 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
         return _respond(request, 503, "SERVICE_UNAVAILABLE", "the database is unavailable; try again", {})
+
+
+def request_problems(exc: RequestValidationError, name: FieldName = dotted_field) -> list[dict[str, str]]:
+    """FastAPI's validation errors as ``{field, message}``, fields named by ``name``. The body
+    itself (malformed JSON, missing, not an object) is the field ``body``; pydantic's
+    "Value error, " prefix is left out."""
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        if error.get("type") == "json_invalid":
+            problems.append({"field": "body", "message": malformed_json(error, exc.body)})
+        else:
+            problems.append({"field": "body" if loc == ("body",) else name(loc),
+                             "message": str(error["msg"]).removeprefix("Value error, ")})
+    return problems
+
+
+def malformed_json(error: Mapping[str, Any], document: Any) -> str:
+    """What FastAPI's ``json_invalid`` error knows: the decoder's reason, and where it stopped
+    (its ``loc`` ends with the character offset; ``document`` is the text it was reading)."""
+    reason = (error.get("ctx") or {}).get("error") or error.get("msg") or "not JSON"
+    offset = error["loc"][-1] if error.get("loc") else None
+    return malformed_json_message(str(reason), document if isinstance(document, str) else None,
+                                  offset if isinstance(offset, int) else None)
+
+
+def malformed_json_message(reason: str, document: str | None, offset: int | None) -> str:
+    """``malformed JSON: <reason> at line L, column C`` (the position when it is known)."""
+    if document is None or offset is None:
+        return f"malformed JSON: {reason}"
+    line = document.count("\n", 0, offset) + 1
+    column = offset - document.rfind("\n", 0, offset)
+    return f"malformed JSON: {reason} at line {line}, column {column}"
 
 
 def _jsonable(value: Any) -> Any:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from montage.api.core import iso
 from montage.api.deps import services
+from montage.api.errors import ErrorShape
 from montage.api.sse import event_stream, last_event_id
 from montage.domain.jobs import Artifact, Job, JobEvent, JobStatus
 from montage.services.jobs import SubmitJob
@@ -54,12 +55,29 @@ def detail_body(status: int, code: str, message: str, details: dict[str, Any]) -
 
 
 def _loc(field: str) -> list[str]:
-    """FastAPI's ``loc``: a query, path or header field as ``["query", name]``, a body field under "body"."""
+    """FastAPI's ``loc``: a query, path or header field as ``["query", name]``, a body field under
+    "body", and the body itself (malformed JSON, missing) as ``["body"]``."""
     parts = [p for p in field.split(".") if p]
-    return parts if parts and parts[0] in _NOT_BODY else ["body", *parts]
+    return parts if parts and parts[0] in _PLACES else ["body", *parts]
 
 
-_NOT_BODY = ("query", "path", "header", "cookie")
+_PLACES = ("query", "path", "header", "cookie", "body")
+
+
+class FieldProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class DetailErrorBody(BaseModel):
+    """FastAPI's error body: `{"detail": "..."}`, or for a bad request a list naming each field."""
+
+    detail: list[FieldProblem] | str
+
+
+#: The contract's server was FastAPI: a request it cannot parse is 422 ``{"detail": [...]}``.
+ERROR_SHAPE = ErrorShape(detail_body, DetailErrorBody)
 
 
 class CreateJobRequest(BaseModel):

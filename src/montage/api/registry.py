@@ -40,7 +40,7 @@ def open_registry(app: FastAPI, runtime: Runtime, jobs: JobService, queues: Queu
 
 def install_error_shape(app: FastAPI) -> None:
     for prefix in PREFIXES:
-        app.state.error_shapes.register(prefix, media.detail_body)
+        app.state.error_shapes.register(prefix, media.ERROR_SHAPE)
 
 
 def registry(request: Request) -> Registry:

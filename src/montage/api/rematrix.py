@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from montage.api.core import iso
 from montage.api.deps import services
+from montage.api.errors import CoreErrorBody, ErrorShape, core_body
 from montage.api.sse import event_stream, last_event_id
 from montage.domain.jobs import Artifact, Job, JobEvent, JobStatus
 from montage.errors import Conflict, IllegalTransition, NotWaitingApproval, ValidationFailed, WrongStage
@@ -32,6 +33,10 @@ STATUS = {
     JobStatus.WAITING_APPROVAL: "WAITING_APPROVAL", JobStatus.SUCCEEDED: "COMPLETED",
     JobStatus.FAILED: "FAILED", JobStatus.CANCELED: "FAILED",
 }
+
+
+#: The core's error body; a body the framework cannot parse is 400, as the contract's NestJS server answered.
+ERROR_SHAPE = ErrorShape(core_body, CoreErrorBody, validation_status=400)
 
 
 class CreateJobDto(BaseModel):

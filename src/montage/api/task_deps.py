@@ -1,18 +1,14 @@
-"""The task-manager facade's services in this process, and the route class of its routers."""
+"""The task-manager facade's services in this process, and how its clients name a field."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from fastapi import Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi import Request
 
 from montage.api.deps import Services
-from montage.errors import ValidationFailed
 from montage.services.kb import KnowledgeService
 from montage.services.task_stats import TaskStats
 from montage.services.tasks import TaskService
@@ -38,32 +34,8 @@ def task_services(request: Request) -> TaskServices:
     return svc
 
 
-def invalid_request(exc: RequestValidationError) -> ValidationFailed:
-    """FastAPI's validation error as the contract's 400, naming the first offending field."""
-    problems = []
-    for error in exc.errors():
-        if error.get("type") == "json_invalid":
-            problems.append({"field": "body", "message": f"not valid JSON ({error['msg']})"})
-            continue
-        loc = [p for p in error["loc"] if p not in ("body", "query", "path")]
-        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-        problems.append({"field": field, "message": str(error["msg"]).removeprefix("Value error, ")})
-    first = problems[0] if problems else {"field": "", "message": "invalid request"}
-    message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
-    return ValidationFailed(message, field=first["field"], errors=problems)
-
-
-class TaskRoute(APIRoute):
-    """Answers a request FastAPI cannot parse with 400 INVALID_REQUEST, as the contract says,
-    instead of FastAPI's 422."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                raise invalid_request(exc) from None
-
-        return guarded
+def task_field(loc: Sequence[str | int]) -> str:
+    """A field as the contract's clients name it: ``payload.text``, ``[0].task_type`` in a batch,
+    a query parameter by its bare name."""
+    parts = [p for p in loc if p not in ("body", "query", "path")]
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")

@@ -9,14 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from montage.api.core import iso
-from montage.api.task_deps import TaskRoute, task_services
+from montage.api.task_deps import task_services
 from montage.api.tasks import STATUS, WORDS, choice
 from montage.domain.jobs import JobStatus, Priority
 from montage.domain.tasks import TaskCounts
 from montage.pipelines.tasks import TASK_TYPES, pipeline_name, task_type_of
 from montage.services.task_stats import WorkerReport
 
-router = APIRouter(prefix="/api/v1", tags=["task-manager"], route_class=TaskRoute)
+router = APIRouter(prefix="/api/v1", tags=["task-manager"])
 
 
 def task_stats_body(counts: TaskCounts) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from montage.api.core import iso
-from montage.api.task_deps import TaskRoute, task_services
+from montage.api.errors import ErrorShape
+from montage.api.task_deps import task_field, task_services
 from montage.domain.jobs import Job, JobStatus, Priority
 from montage.domain.tasks import TaskView
 from montage.errors import NotCancelable, NotRetryable, ValidationFailed
@@ -23,7 +24,7 @@ from montage.pipelines.tasks import TASK_TYPES, pipeline_name, task_type_of
 from montage.services.tasks import NewTask, NotProcessing
 from montage.store.tasks import SORTABLE
 
-router = APIRouter(prefix="/api/v1/tasks", tags=["task-manager"], route_class=TaskRoute)
+router = APIRouter(prefix="/api/v1/tasks", tags=["task-manager"])
 
 #: Core status → the contract's status word.
 STATUS: dict[JobStatus, str] = {
@@ -60,6 +61,19 @@ def error_body(status: int, code: str, message: str, details: dict[str, Any]) ->
         message = "Task with specified ID does not exist"
     return {"error": TITLES.get(contract, contract.replace("_", " ").capitalize()), "message": message,
             "code": contract, "details": details}
+
+
+class TaskErrorBody(BaseModel):
+    """The contract's error body."""
+
+    error: str = Field(description="A short title, e.g. \"Task not found\".")
+    message: str
+    code: str = Field(description="INVALID_REQUEST, TASK_NOT_FOUND, TASK_NOT_CANCELABLE, …")
+    details: dict[str, Any]
+
+
+#: A request FastAPI cannot parse is the contract's 400 INVALID_REQUEST, not FastAPI's 422.
+ERROR_SHAPE = ErrorShape(error_body, TaskErrorBody, validation_status=400, field_name=task_field)
 
 
 class CreateTask(BaseModel):

@@ -21,10 +21,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from montage.api.deps import services
+from montage.api.errors import ErrorShape, malformed_json_message
 from montage.domain import access
 from montage.domain.jobs import Job, JobStatus
 from montage.errors import NotCancelable, ValidationFailed
@@ -47,6 +49,14 @@ AUTH_WORDS = {"MISSING_API_KEY": "未提供认证令牌", "INVALID_API_KEY": "�
 WaitQuery = Annotated[str | None, Query(description="Block up to this many seconds for the result (true: the cap).")]
 
 
+class VideoErrorBody(BaseModel):
+    """The contract's error body; a bad request also names its `field` and the `allowed` values."""
+
+    error: str
+    field: str | None = None
+    allowed: list[Any] | dict[str, Any] | None = None
+
+
 def error_body(status: int, code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
     """The contract's error shape: ``{"error": message}``; validation errors name the field and allowed values."""
     if status == 404:
@@ -57,6 +67,10 @@ def error_body(status: int, code: str, message: str, details: dict[str, Any]) ->
     if status in (400, 422):
         body.update({k: details[k] for k in ("field", "allowed") if details.get(k) not in (None, "")})
     return body
+
+
+#: Bad requests are 400, as the contract's Koa server answered them.
+ERROR_SHAPE = ErrorShape(error_body, VideoErrorBody, validation_status=400)
 
 
 def video_service(request: Request) -> VideoService:
@@ -123,7 +137,9 @@ async def _read_body(request: Request) -> tuple[dict[str, Any], list[Upload]]:
         return await _read_form(request)
     try:
         body = json.loads(await request.body() or b"{}")
-    except ValueError:
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(malformed_json_message(exc.msg, exc.doc, exc.pos), field="body") from None
+    except ValueError:  # not UTF-8 text
         raise ValidationFailed("the body must be JSON or multipart/form-data", field="body") from None
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object", field="body")

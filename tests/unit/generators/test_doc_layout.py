@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from montage.generators.builtin.doc.fonts import FontFace, font_chains, missing_glyphs, split_runs
+from montage.generators.builtin.doc.fonts import FontFace, font_chains, missing_glyphs, split_runs, undrawn_warning
 from montage.generators.builtin.doc.markdown import parse_markdown
 from montage.generators.builtin.doc.render import resample, timeline
 from montage.generators.builtin.doc.slidebase import SlideStyle
 from montage.generators.builtin.doc.slides import Box, fit_body, render_slide
 from montage.generators.builtin.doc.subtitles import Cue, slide_cues, subtitle_pieces, to_srt, to_vtt
 from montage.generators.builtin.doc.tables import column_widths
-from montage.generators.builtin.doc.text import key_phrase, split_sentences, width_units
+from montage.generators.builtin.doc.text import is_wide, key_phrase, split_sentences, width_units
 from montage.generators.builtin.doc.textlayout import GlyphLog, TextPainter, tokens, wrap
 from montage.generators.builtin.doc.themes import THEMES
 from montage.generators.builtin.doc.tts import AUDIO_QUANTUM_S, espeak_speak, pad_speech
@@ -162,3 +162,77 @@ def test_subtitles_are_cut_and_timed() -> None:
     srt = to_srt([Cue(0.0, 1.5, "a"), Cue(3661.25, 3662.0, "b")])
     assert "1\n00:00:00,000 --> 00:00:01,500\na\n" in srt and "01:01:01,250" in srt
     assert to_vtt([Cue(0, 1, "a < b")]).startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.000\na &lt; b")
+
+
+def _assert_cut_between_words(text: str, pieces: list[str]) -> None:
+    """Each piece is the text as written, in order; only spaces lie between pieces, and a break
+    with no space falls next to a wide (CJK) character, never inside a word."""
+    at = 0
+    for piece in pieces:
+        start = text.index(piece, at)
+        gap = text[at:start]
+        assert not gap.strip(), (gap, pieces)
+        if at and not gap:
+            boundary = text[at - 1:start + 1]
+            assert is_wide(boundary[0]) or is_wide(boundary[1]) or boundary[0] in "…", (boundary, pieces)
+        at = start + len(piece)
+    assert not text[at:].strip()
+
+
+def test_subtitles_break_only_between_words_and_keep_punctuation_as_written() -> None:
+    english = ("Wait... what happened next? The optimizer adjusts millions of parameters, step by step... "
+               "until the predictions match the examples well enough to generalize to supercalifragilistic data.")
+    chinese = ("深度学习（Deep Learning）是机器学习的一个分支……它使用多层神经网络 transformers architecture "
+               "来学习数据的表示方法和特征，就像 GPT... 那样，效果非常好。")
+    for text, limit in ((english, 30), (chinese, 24), (chinese, 40)):
+        pieces = subtitle_pieces(text, limit)
+        assert len(pieces) >= 4 and all(width_units(p) <= limit + 2 for p in pieces), pieces
+        _assert_cut_between_words(text, pieces)
+        joined = " ".join(pieces)
+        assert ". . ." not in joined and "… …" not in joined and "D e e p" not in joined, pieces
+        assert not any(p[0] in "，。、）…" or p[-1] in "（" for p in pieces), pieces
+    assert "supercalifragilistic" in subtitle_pieces(english, 12)  # wider than a cue: whole, not cut
+
+
+COLOUR_FACES = [f for f in font_chains("SC").regular if f.bitmap_size]
+needs_emoji_font = pytest.mark.skipif(not COLOUR_FACES, reason="no colour emoji font (fonts-noto-color-emoji)")
+
+
+def _saturated(image: Image.Image) -> int:
+    """Pixels of a clear colour: no grey text or background has them."""
+    pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
+    return int(((pixels.max(axis=2) - pixels.min(axis=2)) > 80).sum())
+
+
+@needs_emoji_font
+def test_emoji_go_whole_to_the_colour_face() -> None:
+    missing: set[str] = set()
+    runs = split_runs("ok 👍🏽 ❤️ 👨‍👩‍👧 🇨🇳 1️⃣ ✅ 😀 ❤︎ 1", font_chains("SC").regular, missing)
+    colour = [run for face, run in runs if face.bitmap_size]
+    assert colour == ["👍🏽", "❤️", "👨‍👩‍👧", "🇨🇳", "1️⃣", "✅", "😀"] and not missing, runs
+    # U+FE0E asks for the text glyph: that heart stays with the text faces
+    assert [bool(face.bitmap_size) for face, run in runs if "❤" in run] == [True, False]
+
+
+@needs_emoji_font
+@pytest.mark.parametrize("kind", ["regular", "bold", "mono"])
+def test_emoji_on_a_slide_are_drawn_in_colour_at_the_texts_size(kind: str) -> None:
+    log = GlyphLog()
+    painter = TextPainter(getattr(font_chains("SC"), kind), 40, log)
+    image = Image.new("RGB", (400, 100), (255, 255, 255))
+    end = painter.draw(ImageDraw.Draw(image), 10, 10, "Go 🚀 now", (0, 0, 0))
+    assert not log.missing and end == pytest.approx(10 + painter.width("Go 🚀 now"))
+    assert _saturated(image) > 300
+    ink = image.convert("L").point(lambda v: 255 if v < 250 else 0).getbbox()
+    assert ink is not None and ink[1] >= 10 and ink[3] <= 10 + painter.line_height, ink  # within its line
+    rocket = painter.width("🚀")
+    assert 40 <= rocket <= 60  # about one em of a 40 px font
+
+
+def test_without_a_colour_face_emoji_become_a_question_mark_and_a_warning_names_them() -> None:
+    plain = tuple(f for f in font_chains("SC").regular if not f.bitmap_size)
+    missing: set[str] = set()
+    runs = split_runs("a 🚀 ❤️", plain, missing)
+    assert "".join(run for _, run in runs) == "a ? ❤" and missing == {"🚀"}  # the selector draws nothing
+    warning = undrawn_warning(missing)
+    assert warning == "no installed font has '🚀'; drawn as '?' (install fonts-noto-color-emoji to draw emoji)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -11,6 +12,7 @@ from montage.errors import ValidationFailed
 from montage.generators.builtin.doc.fonts import font_chains
 from montage.generators.builtin.images.graph import GraphRun, outputs_wanted, parse_nodes, run_graph
 from montage.generators.builtin.images.nodes import NODE_TYPES, ContactSheetInputs, NamedImage, WatermarkInputs
+from montage.generators.builtin.images.runner import warn_undrawable
 from montage.services.builtin_workflows import LOCAL_IMAGE
 
 
@@ -139,3 +141,32 @@ def test_contact_sheet_labels_stay_in_their_cell_and_small_images_are_not_enlarg
     assert sheet.image.width == 8 + 2 * (32 + 8)  # cells no larger than the largest image
     gap = [sheet.image.getpixel((x, y)) for x in range(8 + 32, 8 + 32 + 8) for y in range(sheet.image.height)]
     assert set(gap) == {(255, 255, 255)}  # the first label was cut before the second cell
+
+
+@pytest.mark.skipif(not any(f.bitmap_size for f in font_chains().regular),
+                    reason="no colour emoji font (fonts-noto-color-emoji)")
+def test_an_emoji_watermark_is_drawn_in_colour_with_the_watermarks_opacity() -> None:
+    def saturation(image: Image.Image) -> int:
+        pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
+        return int((pixels.max(axis=2) - pixels.min(axis=2)).max())
+
+    grey = (128, 128, 128)
+    assert saturation(mark_of("🎉 party", grey, size=60, opacity=1.0)) > 150
+    assert 20 < saturation(mark_of("🎉 party", grey, size=60, opacity=0.3)) < 100
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def log(self, text: str, level: str = "info") -> None:
+        self.lines.append((text, level))
+
+
+def test_a_watermark_with_characters_no_font_has_is_a_warning_in_the_jobs_log() -> None:
+    specs = parse_nodes({"nodes": [{"id": "load", "type": "load_images"},
+                                   {"id": "mark", "type": "watermark", "inputs": {"text": "logo \U000f0001 ok"}},
+                                   {"id": "tag", "type": "watermark", "inputs": {"text": "猫 ok"}}]})
+    ctx = _Log()
+    warn_undrawable(ctx, specs)  # type: ignore[arg-type]
+    assert ctx.lines == [("node mark (watermark): no installed font has '\\U000f0001'; drawn as '?'", "warning")]

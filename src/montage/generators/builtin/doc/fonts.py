@@ -1,10 +1,11 @@
 """Fonts for slides: finding them, and knowing which characters each can draw.
 
 Faces are found with ``fc-match`` when fontconfig is installed, else at the paths the
-usual packages install them to (Debian ``fonts-noto-cjk`` and ``fonts-dejavu-core``).
-Coverage is read from each face's ``cmap`` with fontTools, so "has a glyph" is exact
-rather than guessed from pixels. Text is drawn in runs: each character goes to the first
-face of a chain that has it.
+usual packages install them to (Debian ``fonts-noto-cjk``, ``fonts-dejavu-core`` and
+``fonts-noto-color-emoji``). Coverage is read from each face's ``cmap`` with fontTools, so
+"has a glyph" is exact rather than guessed from pixels. Text is drawn in runs: each
+character goes to the first face of a chain that has it, and an emoji to the colour emoji
+face (see ``doc.emoji``); a colour face has bitmaps of one size only (``glyphs`` scales them).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +22,7 @@ from fontTools.ttLib import TTFont
 from PIL import ImageFont
 
 from montage.errors import GeneratorError
+from montage.generators.builtin.doc.emoji import INVISIBLE, clusters, wants_colour
 
 #: Face index of each variant inside Noto Sans CJK .ttc files (sans, then mono).
 _NOTO_TTC_INDEX = {"JP": 0, "KR": 1, "SC": 2, "TC": 3, "HK": 4}
@@ -29,7 +32,10 @@ _NOTO_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/noto-cjk",
               "/usr/local/share/fonts")
 _DEJAVU_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu",
                 "/usr/share/fonts/TTF", "/usr/local/share/fonts")
+_EMOJI_DIRS = ("/usr/share/fonts/truetype/noto", "/usr/share/fonts/noto", "/usr/share/fonts/google-noto-emoji",
+               "/usr/share/fonts/google-noto-color-emoji-fonts", "/usr/local/share/fonts")
 PROBE_HAN = "中"
+PROBE_EMOJI = "\U0001f600"
 REPLACEMENT = "?"
 
 
@@ -39,18 +45,24 @@ class FontFace:
 
     path: str
     index: int = 0
+    bitmap_size: int = 0  # a colour bitmap face (Noto Color Emoji): the one pixel size its glyphs come in
 
     @property
     def key(self) -> str:
         return f"{self.path}#{self.index}"
 
     def covers(self, ch: str) -> bool:
-        """True when the face has a glyph for ``ch`` (whitespace always counts as drawable)."""
-        return ch in "\n\t " or ord(ch) in face_codepoints(self.path, self.index)
+        """True when the face has a glyph for ``ch`` (whitespace and the invisible emoji
+        joiner and selectors always count as drawable)."""
+        return ch in "\n\t " or ch in INVISIBLE or ord(ch) in face_codepoints(self.path, self.index)
 
-    def font(self, size: int) -> ImageFont.FreeTypeFont:
-        """The Pillow font of this face at ``size`` pixels."""
-        return pil_font(self.path, self.index, max(6, int(size)))
+    def font(self, size: float) -> ImageFont.FreeTypeFont:
+        """The Pillow font of this face for text of ``size`` pixels (a colour face: at its own size)."""
+        return pil_font(self.path, self.index, self.bitmap_size or max(6, int(size)))
+
+    def scale(self, size: float) -> float:
+        """How much what :meth:`font` draws is scaled for text of ``size`` pixels."""
+        return max(6, int(size)) / self.bitmap_size if self.bitmap_size else 1.0
 
 
 @lru_cache(maxsize=32)
@@ -78,6 +90,24 @@ def pil_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
             cache.clear()
         cache[key] = ImageFont.truetype(path, size=size, index=index)
     return cache[key]
+
+
+def colour_bitmap_size(path: str) -> int:
+    """The pixel size of a colour bitmap font's largest strike (``CBLC``); 0 for other fonts."""
+    font = TTFont(path, lazy=True)
+    try:
+        if "CBLC" not in font:
+            return 0
+        return max(int(s.bitmapSizeTable.ppemY) for s in font["CBLC"].strikes)
+    finally:
+        font.close()
+
+
+def undrawn_warning(missing: Iterable[str]) -> str:
+    """The job log's words for characters no installed font has (they are drawn as ``?``)."""
+    chars = sorted(missing)
+    hint = " (install fonts-noto-color-emoji to draw emoji)" if any(wants_colour(ch) for ch in chars) else ""
+    return f"no installed font has {''.join(chars)!r}; drawn as {REPLACEMENT!r}{hint}"
 
 
 def missing_glyphs(text: str, face: FontFace) -> list[str]:
@@ -135,6 +165,18 @@ def _latin_face(family: str, filename: str) -> FontFace | None:
     return face if face is not None and face.covers("A") else None
 
 
+def _emoji_face() -> FontFace | None:
+    """Noto Color Emoji, when installed (fc-match answers its best match, so check what it is)."""
+    found = _fc_match("Noto Color Emoji")
+    paths = [found.path] if found is not None else []
+    paths += [p for p in [_first_file(_EMOJI_DIRS, ("NotoColorEmoji.ttf",))] if p is not None]
+    for path in paths:
+        size = colour_bitmap_size(path) if path.lower().endswith(".ttf") else 0
+        if size and FontFace(path).covers(PROBE_EMOJI):
+            return FontFace(path, 0, size)
+    return None
+
+
 @dataclass(frozen=True)
 class FontChains:
     """Face chains for slide text: first face that has a character draws it."""
@@ -154,12 +196,13 @@ def font_chains(cjk_variant: str = "SC") -> FontChains:
     sans = _latin_face("DejaVu Sans", "DejaVuSans.ttf")
     sans_bold = _latin_face("DejaVu Sans:bold", "DejaVuSans-Bold.ttf") or sans
     mono = _latin_face("DejaVu Sans Mono", "DejaVuSansMono.ttf")
+    emoji = _emoji_face()
 
     def chain(*faces: FontFace | None) -> tuple[FontFace, ...]:
         return tuple(dict.fromkeys(f for f in faces if f is not None))
 
-    chains = FontChains(regular=chain(cjk, sans), bold=chain(cjk_bold, sans_bold, cjk, sans),
-                        mono=chain(mono, cjk_mono, cjk, sans), has_cjk=cjk is not None)
+    chains = FontChains(regular=chain(cjk, sans, emoji), bold=chain(cjk_bold, sans_bold, cjk, sans, emoji),
+                        mono=chain(mono, cjk_mono, cjk, sans, emoji), has_cjk=cjk is not None)
     if not chains.regular or not chains.mono:
         raise GeneratorError("no usable fonts found; install fonts-noto-cjk and fonts-dejavu-core",
                              code="FONT_MISSING", retryable=False)
@@ -170,17 +213,32 @@ def split_runs(text: str, chain: tuple[FontFace, ...], missing: set[str] | None 
                ) -> list[tuple[FontFace, str]]:
     """``text`` as runs of (face, characters) where each face has every character of its run.
 
-    A character no face has is replaced by ``?`` and added to ``missing``.
+    An emoji goes whole to the chain's colour face when it has one that covers it. A character
+    no face has is replaced by ``?`` and added to ``missing``.
     """
     runs: list[tuple[FontFace, str]] = []
-    for ch in text:
+    for cluster in clusters(text):
+        for face, piece in _place(cluster, chain, missing):
+            if runs and runs[-1][0] == face:
+                runs[-1] = (face, runs[-1][1] + piece)
+            else:
+                runs.append((face, piece))
+    return runs
+
+
+def _place(cluster: str, chain: tuple[FontFace, ...], missing: set[str] | None) -> list[tuple[FontFace, str]]:
+    if wants_colour(cluster):
+        colour = next((f for f in chain if f.bitmap_size and all(f.covers(ch) for ch in cluster)), None)
+        if colour is not None:
+            return [(colour, cluster)]
+    placed = []
+    for ch in cluster:
+        if ch in INVISIBLE:
+            continue  # a selector or joiner left over from an emoji drawn as text: no ink either way
         face = next((f for f in chain if f.covers(ch)), None)
         if face is None:
             if missing is not None:
                 missing.add(ch)
             ch, face = REPLACEMENT, chain[0]
-        if runs and runs[-1][0] == face:
-            runs[-1] = (face, runs[-1][1] + ch)
-        else:
-            runs.append((face, ch))
-    return runs
+        placed.append((face, ch))
+    return placed

@@ -22,7 +22,7 @@ from montage.generators.builtin.doc.files import (
     versioned,
     write_json,
 )
-from montage.generators.builtin.doc.fonts import FontChains, font_chains
+from montage.generators.builtin.doc.fonts import FontChains, font_chains, undrawn_warning
 from montage.generators.builtin.doc.language import language_by_code
 from montage.generators.builtin.doc.slidebase import SlideStyle
 from montage.generators.builtin.doc.slides import render_slide
@@ -110,7 +110,7 @@ def _draw_slide(ctx: StageContext, slide: dict[str, Any], outline: dict[str, Any
     image.save(ctx.path(relpath), "PNG", compress_level=config.png_compress_level)
     ctx.add_artifact(relpath, "page", "image/png")
     if log.missing:
-        ctx.log(f"slide {slide['index']}: no font has {''.join(sorted(log.missing))!r}; drawn as '?'", "warning")
+        ctx.log(f"slide {slide['index']}: {undrawn_warning(log.missing)}", "warning")
     if result.dropped:
         ctx.log(f"slide {slide['index']}: {result.dropped} elements did not fit and were left out", "warning")
     return {"index": slide["index"], "image": relpath, "title": slide["title"], "scale": result.scale,

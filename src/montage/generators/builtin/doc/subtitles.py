@@ -1,15 +1,23 @@
 """Subtitle cues from narration scripts, and their SRT and WebVTT files.
 
 A slide's script is cut into sentences, long ones into clauses and then into pieces short
-enough for one subtitle line; each piece gets a share of the slide's speech time in
-proportion to its length.
+enough for one subtitle line, between words (or between Chinese, Japanese and Korean
+characters, which have no spaces) and with the text kept as written; each piece gets a
+share of the slide's speech time in proportion to its length.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from montage.generators.builtin.doc.text import has_cjk, is_wide, split_clauses, split_sentences, width_units
+from montage.generators.builtin.doc.text import (
+    NO_LINE_END,
+    NO_LINE_START,
+    split_clauses,
+    split_sentences,
+    tokens,
+    width_units,
+)
 
 
 @dataclass(frozen=True)
@@ -22,17 +30,27 @@ class Cue:
 
 
 def _cut(text: str, max_units: int) -> list[str]:
+    """``text`` as written, broken only between words or next to a wide character (the spaces
+    at a break dropped). Closing punctuation stays with what it closes and opening punctuation
+    with what it opens; a word wider than ``max_units`` stays whole."""
     if width_units(text) <= max_units:
         return [text]
     pieces: list[str] = []
     current = ""
-    for token in (list(text) if has_cjk(text) else text.split(" ")):
-        glue = "" if not current or is_wide(token[:1]) or is_wide(current[-1:]) else " "
-        if current and width_units(current + glue + token) > max_units:
-            pieces.append(current)
-            current, glue = "", ""
-        current += glue + token
-    return [*pieces, current] if current else pieces
+    for token in tokens(text):
+        breakable = current.strip() and not token.isspace() and token[0] not in NO_LINE_START
+        if breakable and width_units(current + token) > max_units:
+            piece, current = _keep_opening_with_next(current.rstrip())
+            pieces.append(piece)
+        current += token
+    return [*pieces, current]
+
+
+def _keep_opening_with_next(piece: str) -> tuple[str, str]:
+    """(the piece to close, what starts the next one): a trailing "（" or "(" moves on."""
+    if len(piece) > 1 and piece[-1] in NO_LINE_END:
+        return piece[:-1], piece[-1]
+    return piece, ""
 
 
 def subtitle_pieces(script: str, max_units: int = 44) -> list[str]:

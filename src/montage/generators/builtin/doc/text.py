@@ -16,6 +16,10 @@ _CJK_RANGES = (
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])\s*|(?<=\.)\s+(?=[A-Z0-9\"'(\u4e00-\u9fff])|\n+")
 _CLAUSE_END = re.compile(r"(?<=[，,、：:；;])\s*")
+#: Closing punctuation: never the first character of a line or a subtitle.
+NO_LINE_START = frozenset("，。、；：！？）》」』】〕〉”’,.;:!?)]}%…·～")
+#: Opening punctuation: never the last character of a line or a subtitle.
+NO_LINE_END = frozenset("（《「『【〔〈“‘([{")
 
 
 def is_wide(ch: str) -> bool:
@@ -32,6 +36,26 @@ def has_cjk(text: str) -> bool:
 def width_units(text: str) -> int:
     """Rough display width: 2 per full-width character, 1 per other character."""
     return sum(2 if is_wide(ch) else 1 for ch in text)
+
+
+def tokens(text: str) -> list[str]:
+    """Units text may break between: each wide character alone, words, and runs of spaces."""
+    out: list[str] = []
+    current = ""
+    for ch in text:
+        if is_wide(ch):
+            if current:
+                out.append(current)
+                current = ""
+            out.append(ch)
+        elif current and current[-1].isspace() != ch.isspace():
+            out.append(current)
+            current = ch
+        else:
+            current += ch
+    if current:
+        out.append(current)
+    return out
 
 
 def clean_content(content: object) -> str:

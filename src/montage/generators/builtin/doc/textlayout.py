@@ -8,16 +8,16 @@ never starts a line. Every character drawn is recorded against the face that dre
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from PIL import ImageDraw
 
+from montage.generators.builtin.doc.emoji import clusters
 from montage.generators.builtin.doc.fonts import FontFace, split_runs
-from montage.generators.builtin.doc.text import is_wide
+from montage.generators.builtin.doc.glyphs import draw_run, run_width
+from montage.generators.builtin.doc.text import NO_LINE_START, is_wide, tokens
 
 RGB = tuple[int, int, int]
 
-_NO_LINE_START = set("，。、；：！？）》」』】〕〉”’,.;:!?)]}%…·～")
 
 
 @dataclass
@@ -29,11 +29,6 @@ class GlyphLog:
 
     def record(self, face: FontFace, text: str) -> None:
         self.used.setdefault(face.key, set()).update(ch for ch in text if not ch.isspace())
-
-
-@lru_cache(maxsize=65536)
-def _run_length(path: str, index: int, size: int, text: str) -> float:
-    return float(FontFace(path, index).font(size).getlength(text))
 
 
 class TextPainter:
@@ -50,36 +45,15 @@ class TextPainter:
 
     def width(self, text: str) -> float:
         """Width of ``text`` drawn with this painter, in pixels."""
-        return sum(_run_length(f.path, f.index, self.size, run) for f, run in split_runs(text, self.chain))
+        return sum(run_width(f, self.size, run) for f, run in split_runs(text, self.chain))
 
     def draw(self, draw: ImageDraw.ImageDraw, x: float, top: float, text: str, fill: RGB) -> float:
         """Draw one line with its top at ``top``; returns the x after the text."""
         baseline = top + self.ascent
         for face, run in split_runs(text, self.chain, self.log.missing):
-            draw.text((x, baseline), run, font=face.font(self.size), fill=fill, anchor="ls")
+            x += draw_run(draw, (x, baseline), face, self.size, run, fill)
             self.log.record(face, run)
-            x += _run_length(face.path, face.index, self.size, run)
         return x
-
-
-def tokens(text: str) -> list[str]:
-    """Wrap units: each wide character alone, words, and runs of spaces."""
-    out: list[str] = []
-    current = ""
-    for ch in text:
-        if is_wide(ch):
-            if current:
-                out.append(current)
-                current = ""
-            out.append(ch)
-        elif current and current[-1].isspace() != ch.isspace():
-            out.append(current)
-            current = ch
-        else:
-            current += ch
-    if current:
-        out.append(current)
-    return out
 
 
 def wrap(text: str, painter: TextPainter, max_width: float) -> list[str]:
@@ -114,11 +88,11 @@ def _wrap_paragraph(paragraph: str, painter: TextPainter, max_width: float) -> l
 
 
 def _breakable(items: list[str], painter: TextPainter, max_width: float) -> list[str]:
-    """Tokens wider than a line split into single characters."""
+    """Tokens wider than a line split into single characters (an emoji's code points kept together)."""
     out: list[str] = []
     for token in items:
         if not token.isspace() and len(token) > 1 and painter.width(token) > max_width:
-            out.extend(token)
+            out.extend(clusters(token))
         else:
             out.append(token)
     return out
@@ -126,6 +100,6 @@ def _breakable(items: list[str], painter: TextPainter, max_width: float) -> list
 
 def _carry_for_punctuation(line: list[str], token: str) -> list[str]:
     # Closing punctuation may not start a line: take the character before it along.
-    if token[0] in _NO_LINE_START and len(line) > 1 and is_wide(line[-1][-1]):
+    if token[0] in NO_LINE_START and len(line) > 1 and is_wide(line[-1][-1]):
         return [line.pop()]
     return []

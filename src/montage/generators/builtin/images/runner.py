@@ -15,6 +15,8 @@ from montage.generators.builtin.batch.items import (
     item_outputs,
     mapping_values,
 )
+from montage.generators.builtin.doc.fonts import undrawn_warning
+from montage.generators.builtin.images import text
 from montage.generators.builtin.images.graph import (
     GraphRun,
     NodeSpec,
@@ -43,6 +45,14 @@ def prepared_nodes(work: ItemWork) -> tuple[list[NodeSpec], list[str]]:
                              retryable=False, field=exc.details.get("field")) from None
 
 
+def warn_undrawable(ctx: StageContext, specs: list[NodeSpec]) -> None:
+    """A warning in the job's log for each watermark with characters no installed font has."""
+    for spec in specs:
+        missing = text.undrawable(spec.inputs.text) if spec.type == "watermark" else []
+        if missing:
+            ctx.log(f"node {spec.id} (watermark): {undrawn_warning(missing)}", "warning")
+
+
 @register
 class LocalWorkflowRunner:
     """Run a local (image nodes) workflow on one batch item."""
@@ -53,6 +63,7 @@ class LocalWorkflowRunner:
     def run(self, ctx: StageContext, config: Any) -> dict[str, Any]:
         work = begin_item(ctx)
         specs, wanted = prepared_nodes(work)
+        warn_undrawable(ctx, specs)
         out_dir = ctx.workdir / OUTPUTS
         run = GraphRun(folder=work.folder, out_dir=out_dir, allowed=work.allowed,
                        check_cancelled=ctx.check_cancelled, progress=ctx.progress)
