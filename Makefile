@@ -8,7 +8,7 @@ DATA_DIR ?= ./montage-data
 STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: run test chaos setup system-deps lint typecheck unit integration e2e bench clean
+.PHONY: run test chaos setup system-deps lint typecheck unit integration e2e bench bench-setup clean
 
 run: setup
 	@echo "montage: http://$(HOST):$(PORT)/ui  (API docs http://$(HOST):$(PORT)/docs)"
@@ -52,7 +52,11 @@ integration: setup
 e2e: setup
 	$(VENV)/bin/pytest -q tests/e2e
 
-bench: setup
+# The benchmarks' own clients and peers (aiohttp pollers, Celery on Redis), on top of setup.
+bench-setup: setup
+	$(PIP) install -q -e '.[dev,bench]'
+
+bench: bench-setup
 	$(PY) bench/engine.py
 
 clean:

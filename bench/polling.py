@@ -1,8 +1,8 @@
 """Many HTTP clients polling a server, as a benchmark sees them (shared by bench/video.py and
 bench/engine.py).
 
-Each client has its own connection (its own ``httpx.AsyncClient``: one shared pool of hundreds
-of connections costs httpcore several times the CPU per request) and GETs its path every
+Each client has its own connection (its own ``aiohttp.ClientSession``, which spends about a
+third of httpx's CPU per request; install with ``make bench-setup``) and GETs its path every
 ``interval`` seconds, jittered ±20 % (``interval`` 0: the next request as soon as the last one
 answers, a closed loop). Clients run on asyncio (uvloop when installed) in ``processes``
 processes. Reported: the latency the clients saw (p50/p95/p99/max), the server's own latency
@@ -44,14 +44,25 @@ def pct(values: list[float], q: float) -> float:
 
 async def _client(url: str, path: str, interval: float, until: float, out: list[float], errors: list[str],
                   tls: ssl.SSLContext, headers: dict[str, str]) -> None:
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30, verify=tls) as client:
+    # aiohttp: on a shared 2-core machine the clients' own queueing must stay small next to the
+    # server's latency; httpx's client costs some 2 ms of CPU per request, aiohttp's 0.5.
+    try:
+        import aiohttp
+    except ImportError:
+        raise SystemExit("bench/polling.py needs aiohttp: run `make bench-setup` "
+                         "(pip install -e '.[dev,bench]')") from None
+
+    connector = aiohttp.TCPConnector(limit=1, ssl=tls)
+    async with aiohttp.ClientSession(base_url=url, headers=headers, connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=30)) as client:
         await asyncio.sleep(random.uniform(0, interval))
         while time.perf_counter() < until:
             started = time.perf_counter()
             try:
-                response = await client.get(path)
-                if response.status_code != 200:
-                    errors.append(str(response.status_code))
+                async with client.get(path) as response:
+                    await response.read()
+                    if response.status != 200:
+                        errors.append(str(response.status))
             except Exception as exc:  # counted, not fatal: e.g. a keep-alive connection the server just closed
                 errors.append(type(exc).__name__)
             out.append((time.perf_counter() - started) * 1000)
