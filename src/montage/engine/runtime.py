@@ -19,6 +19,7 @@ from montage.domain.pipelines import label_queue
 from montage.engine import state
 from montage.engine.dbos_polling import keep_poll_reads
 from montage.engine.server_monitor import ServerMonitor
+from montage.engine.start_order import StartTurns
 from montage.engine.takeover import ExecutorWatch, Takeover, listened_queues, stop_dequeuing
 from montage.engine.webhooks import QUEUE as WEBHOOK_QUEUE
 from montage.engine.webhooks import WebhookDispatcher
@@ -51,6 +52,7 @@ class Engine:
         self.execution = ExecutionService(runtime)
         self.stage_services = StageServices(runtime, self)
         self.webhooks = WebhookService(runtime)
+        self.start_turns = StartTurns(runtime)  # a job's first stage waits for those claimed ahead of it
         # jobs with a stage attempt running here, and how many (a canceled attempt may still be
         # running when the job's retry starts another); guarded by _stage_done
         self.running: Counter[str] = Counter()

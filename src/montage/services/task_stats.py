@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from montage.domain.jobs import Job, JobStatus
 from montage.domain.tasks import DurationHistogram, TaskCounts, TaskView, WorkerFigures, WorkerState
 from montage.services.runtime import Runtime
+from montage.store import queue_order
 from montage.store import tasks as tasks_repo
 from montage.store.jobs import utcnow
 
@@ -60,7 +61,7 @@ class TaskStats:
         ahead: dict[str, int] = {}
         if job.status in (JobStatus.QUEUED, JobStatus.CREATED):
             with self.db.read() as s:
-                ahead = tasks_repo.ahead_by_pipeline(s, job, now)
+                ahead = queue_order.ahead_by_pipeline(s, job, now)
         position = 1 + sum(ahead.values()) if job.status in (JobStatus.QUEUED, JobStatus.CREATED) else 0
         return TaskView(job=job, queue_position=position, estimated_completion=self._estimate(job, ahead, now))
 

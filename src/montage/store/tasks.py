@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from montage.domain.jobs import Job, JobStatus, Priority
@@ -68,21 +68,6 @@ def list_tasks(s: Session, *, sort_by: str = "created_at", descending: bool = Tr
         for stage in s.scalars(select(StageRow).where(StageRow.job_id.in_([r.id for r in rows]))):
             stages[stage.job_id].append(stage)
     return [job_from_row(r, stages[r.id]) for r in rows], total
-
-
-def ahead_by_pipeline(s: Session, job: Job, now: datetime) -> dict[str, int]:
-    """Queued jobs of the job's queue that will start before it, by pipeline: due now, and of a
-    higher priority or of the same one and queued earlier (the queue is FIFO within a level)."""
-    higher = [p.value for p in Priority if p.rank < job.priority.rank]
-    earlier = or_(JobRow.updated_at < job.updated_at, and_(JobRow.updated_at == job.updated_at, JobRow.id < job.id))
-    ahead = or_(JobRow.priority.in_(higher), and_(JobRow.priority == job.priority.value, earlier))
-    rows = s.execute(
-        select(JobRow.pipeline, func.count()).where(
-            JobRow.status == JobStatus.QUEUED.value, JobRow.queue == job.queue, JobRow.id != job.id,
-            or_(JobRow.schedule_for.is_(None), JobRow.schedule_for <= now), ahead,
-        ).group_by(JobRow.pipeline)
-    ).all()
-    return {r[0]: int(r[1]) for r in rows}
 
 
 def task_counts(s: Session, kb_id: str | None = None) -> TaskCounts:
