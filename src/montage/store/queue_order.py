@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from montage.domain.estimates import Occupant
 from montage.domain.jobs import Job, JobStatus, Priority
 from montage.store.models import JobRow
 
@@ -51,3 +52,11 @@ def still_queued(s: Session, job_ids: Collection[str]) -> set[str]:
     rows = s.execute(select(JobRow.id).where(JobRow.id.in_(list(job_ids)), JobRow.status == JobStatus.QUEUED.value))
     return {r[0] for r in rows}
 
+
+def occupants(s: Session, queue: str) -> list[Occupant]:
+    """The jobs holding a slot of ``queue``: running, or waiting at an approval gate."""
+    held = [JobStatus.RUNNING.value, JobStatus.WAITING_APPROVAL.value]
+    rows = s.execute(select(JobRow.pipeline, JobRow.status, JobRow.started_at, JobRow.progress, JobRow.deadline_at)
+                     .where(JobRow.queue == queue, JobRow.status.in_(held))).all()
+    return [Occupant(pipeline=r.pipeline, started_at=r.started_at, progress=float(r.progress or 0.0),
+                     deadline_at=r.deadline_at, at_gate=r.status == JobStatus.WAITING_APPROVAL.value) for r in rows]
