@@ -13,6 +13,7 @@ import pytest
 
 from montage.domain.jobs import Job, JobStatus
 from montage.engine.start_order import StartTurns
+from montage.services.execution import ExecutionService, StageStart
 from montage.services.jobs import JobService, SubmitJob
 from montage.services.runtime import Runtime
 from montage.store import jobs as jobs_repo
@@ -50,46 +51,73 @@ def queued(runtime: Runtime, *priorities: str) -> list[Job]:
     return [jobs.submit(SubmitJob(pipeline="noop", input={}, priority=p))[0] for p in priorities]
 
 
-class Claims:
-    """The test's answer to 'which of these workflows has an executor claimed?'."""
+ME = "this-executor"
 
-    def __init__(self, claimed: set[str]) -> None:
+
+class Claims:
+    """The test's answer to 'which of these workflows has an executor claimed, and which?'."""
+
+    def __init__(self, claimed: dict[str, str]) -> None:
         self.claimed = claimed
         self.asked = threading.Event()
 
-    def __call__(self, workflow_ids: Collection[str]) -> set[str]:
+    def __call__(self, workflow_ids: Collection[str]) -> dict[str, str]:
         self.asked.set()
-        return self.claimed & set(workflow_ids)
+        return {w: e for w, e in self.claimed.items() if w in workflow_ids}
 
 
-def test_a_job_waits_until_the_one_claimed_ahead_starts_on_another_executor(runtime: Runtime) -> None:
+def test_the_jobs_claimed_ahead_here_are_given_in_queue_order(runtime: Runtime) -> None:
+    low, normal, critical, high, _unclaimed, last = queued(runtime, "low", "normal", "critical", "high", "high", "low")
+    claims = Claims({j.id: ME for j in (normal, critical, high, low)})  # not the second high one: still in DBOS's queue
+    turns = StartTurns(runtime.db, ME, claimed=claims, max_wait_s=60.0)
+    assert turns.ahead_claimed(last.id) == [(j.id, j.id) for j in (critical, high, normal, low)]
+    assert turns.ahead_claimed(critical.id) == []  # nothing is ahead of the highest priority
+
+
+def test_a_job_waits_until_the_one_claimed_ahead_elsewhere_has_started(runtime: Runtime) -> None:
     first, second = queued(runtime, "normal", "normal")
-    claims = Claims({first.id})
-    turns = StartTurns(runtime, claimed=claims, max_wait_s=60.0)
-    result: list[list[str]] = []
-    waiter = threading.Thread(target=lambda: result.append(turns.wait_turn(second.id)))
-    waiter.start()
+    claims = Claims({first.id: "another-executor"})
+    turns = StartTurns(runtime.db, ME, claimed=claims, max_wait_s=60.0)
+    result: list[list[tuple[str, str]]] = []
+    thread = threading.Thread(target=lambda: result.append(turns.ahead_claimed(second.id)))
+    thread.start()
     assert claims.asked.wait(10)
-    assert waiter.is_alive()  # the first is claimed and still queued: the second may not start
-    other = Database(runtime.settings.app_database_url)  # another executor's connection: no wake-up here
+    assert thread.is_alive()  # the first is claimed there and still queued: the second may not start
+    other = Database(runtime.settings.app_database_url)  # the other executor's connection
     try:
         with other.transaction() as s:
-            jobs_repo.transition(s, first.id, JobStatus.RUNNING, worker_id="elsewhere", started_at=utcnow())
+            jobs_repo.transition(s, first.id, JobStatus.RUNNING, worker_id="another-executor", started_at=utcnow())
     finally:
         other.dispose()
-    waiter.join(10)
-    assert not waiter.is_alive() and result == [[]]
+    thread.join(10)
+    assert not thread.is_alive() and result == [[]]
 
 
-def test_jobs_ahead_that_nobody_claimed_or_behind_are_not_waited_for(runtime: Runtime) -> None:
-    low, critical, normal = queued(runtime, "low", "critical", "normal")
-    turns = StartTurns(runtime, claimed=Claims({low.id, critical.id, normal.id}), max_wait_s=60.0)
-    assert turns.wait_turn(critical.id) == []  # nothing ahead of the highest priority
-    assert StartTurns(runtime, claimed=Claims(set()), max_wait_s=60.0).wait_turn(low.id) == []
-
-
-def test_a_claim_that_never_starts_holds_the_job_behind_it_only_so_long(runtime: Runtime) -> None:
+def test_a_claim_elsewhere_that_never_starts_holds_the_job_behind_it_only_so_long(runtime: Runtime) -> None:
     first, second = queued(runtime, "high", "high")
-    turns = StartTurns(runtime, claimed=Claims({first.id}), max_wait_s=0.2)
-    assert turns.wait_turn(second.id) == [first.id]
-    assert turns.wait_turn(first.id) == []
+    turns = StartTurns(runtime.db, ME, claimed=Claims({first.id: "dead-executor"}), max_wait_s=0.2)
+    assert turns.ahead_claimed(second.id) == []
+    assert turns.wait_for_others({first.id}) == [first.id]
+
+
+def test_a_job_that_already_started_takes_no_turn(runtime: Runtime) -> None:
+    first, second = queued(runtime, "normal", "normal")
+    with runtime.db.transaction() as s:
+        jobs_repo.transition(s, second.id, JobStatus.RUNNING, worker_id=ME, started_at=utcnow())
+    assert StartTurns(runtime.db, ME, claimed=Claims({first.id: ME}), max_wait_s=60.0).ahead_claimed(second.id) == []
+
+
+def test_a_first_start_marks_the_jobs_claimed_ahead_started_before_it(runtime: Runtime) -> None:
+    first, canceled, second, third = queued(runtime, "normal", "normal", "normal", "normal")
+    JobService(runtime, TableOnly()).cancel(canceled.id)
+    execution = ExecutionService(runtime)
+    ahead = [(first.id, first.id), (canceled.id, canceled.id), (second.id, second.id)]
+    started = execution.start_next_stage(third.id, ME, third.id, first=ahead)
+    assert isinstance(started, StageStart) and started.job.id == third.id
+    jobs = {j.id: j for j in (JobService(runtime, TableOnly()).get(i) for i in (first.id, second.id, third.id))}
+    assert {j.status for j in jobs.values()} == {JobStatus.RUNNING}
+    assert jobs[first.id].started_at < jobs[second.id].started_at < jobs[third.id].started_at  # type: ignore[operator]
+    assert JobService(runtime, TableOnly()).get(canceled.id).status == JobStatus.CANCELED
+    # the first one's own thread comes later: it finds its job started here and runs its stage
+    own = execution.start_next_stage(first.id, ME, first.id)
+    assert isinstance(own, StageStart) and own.job.status == JobStatus.RUNNING

@@ -52,7 +52,7 @@ class Engine:
         self.execution = ExecutionService(runtime)
         self.stage_services = StageServices(runtime, self)
         self.webhooks = WebhookService(runtime)
-        self.start_turns = StartTurns(runtime)  # a job's first stage waits for those claimed ahead of it
+        self.start_turns = StartTurns(runtime.db, self.executor_id)  # first starts in queue order
         # jobs with a stage attempt running here, and how many (a canceled attempt may still be
         # running when the job's retry starts another); guarded by _stage_done
         self.running: Counter[str] = Counter()

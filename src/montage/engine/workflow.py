@@ -82,8 +82,8 @@ def run_stage_step(job_id: str) -> dict[str, Any]:
 
 def _run_stage(engine: Any, job_id: str) -> dict[str, Any]:
     execution = engine.execution
-    engine.start_turns.wait_turn(job_id)  # several dequeued at once still start in queue order
-    start = execution.start_next_stage(job_id, engine.executor_id, DBOS.workflow_id)
+    first = engine.start_turns.ahead_claimed(job_id)  # several dequeued at once still start in queue order
+    start = execution.start_next_stage(job_id, engine.executor_id, DBOS.workflow_id, first=first)
     if not isinstance(start, StageStart):
         return start
     run = start.stage

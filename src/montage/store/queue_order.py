@@ -38,11 +38,21 @@ def ahead_by_pipeline(s: Session, job: Job, now: datetime) -> dict[str, int]:
     return {r[0]: int(r[1]) for r in rows}
 
 
-def workflows_ahead(s: Session, job: Job, now: datetime, limit: int = 200) -> dict[str, str]:
-    """Workflow id → job id of the jobs ahead of ``job`` (the nearest ``limit`` of them)."""
-    rows = s.execute(select(JobRow.workflow_id, JobRow.id).where(ahead_of(job, now), JobRow.workflow_id.is_not(None))
-                     .order_by(JobRow.updated_at.desc()).limit(limit)).all()
-    return {str(r[0]): r[1] for r in rows}
+def workflows_ahead(s: Session, job: Job, now: datetime, limit: int = 200) -> list[tuple[str, str]]:
+    """(job id, workflow id) of the jobs ahead of ``job``, in queue order (of each priority,
+    the nearest ``limit``).
+
+    One query per priority level, each a range of ``ix_jobs_queue_order``: a start looks only
+    at the few jobs ahead of it, however long the queue behind it."""
+    queued = select(JobRow.id, JobRow.workflow_id, JobRow.priority, JobRow.updated_at).where(
+        JobRow.queue == job.queue, JobRow.status == JobStatus.QUEUED.value, JobRow.workflow_id.is_not(None),
+        JobRow.id != job.id, or_(JobRow.schedule_for.is_(None), JobRow.schedule_for <= now))
+    same = queued.where(JobRow.priority == job.priority.value, JobRow.updated_at <= job.updated_at,
+                        or_(JobRow.updated_at < job.updated_at, JobRow.id < job.id))
+    levels = [same] + [queued.where(JobRow.priority == p.value) for p in Priority if p.rank < job.priority.rank]
+    rows = [r for query in levels for r in s.execute(query.order_by(JobRow.updated_at.desc()).limit(limit)).all()]
+    rows.sort(key=lambda r: (Priority(r.priority).rank, r.updated_at, r.id))
+    return [(r.id, str(r.workflow_id)) for r in rows]
 
 
 def still_queued(s: Session, job_ids: Collection[str]) -> set[str]:
