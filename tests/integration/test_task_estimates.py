@@ -25,6 +25,7 @@ from montage.services.jobs import JobService
 from montage.services.runtime import Runtime
 from montage.services.task_stats import TaskStats
 from montage.services.tasks import NewTask, TaskService
+from montage.store import records
 from montage.store.jobs import utcnow
 from montage.store.models import JobRow
 from tests.integration.conftest import Core, drain, make_settings
@@ -147,3 +148,18 @@ def test_a_higher_priority_moves_ahead_at_once_and_pushes_the_estimate_out(ec: E
     assert now_critical.queue_position == 1 and now_normal.queue_position == 2
     assert close_to(now_critical.estimated_completion, end + timedelta(seconds=NOOP_S))
     assert close_to(now_normal.estimated_completion, end + timedelta(seconds=2 * NOOP_S))
+
+
+def test_each_live_executor_adds_the_slots_it_reported(ec: EstimateCore) -> None:
+    held = ec.hold()
+    assert held.started_at is not None
+    first, second = ec.queue(2)
+    with ec.core.runtime.db.transaction() as s:  # another executor, idle, that runs three at once
+        records.heartbeat(s, "executor-elsewhere", hostname="elsewhere", pid=1, role="worker",
+                          labels={"labels": [], "concurrency": 3}, status="idle", current_job_id=None)
+    before = utcnow()
+    views = ec.read([first, second])
+    # 1 slot here (held) + 3 there (free): both start at once, on the other executor's slots
+    assert all(v.estimated_completion is not None for v in views)
+    assert all(before + timedelta(seconds=NOOP_S) - TOLERANCE <= v.estimated_completion  # type: ignore[operator]
+               <= utcnow() + timedelta(seconds=NOOP_S) + TOLERANCE for v in views)

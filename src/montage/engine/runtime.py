@@ -196,7 +196,8 @@ class Engine:
                 with self.runtime.db.transaction() as s:
                     status = "draining" if self.draining.is_set() else "busy" if running else "idle"
                     records.heartbeat(s, self.executor_id, hostname=hostname, pid=pid, role=self.role,
-                                      labels={"labels": self.labels}, status=status,
+                                      labels={"labels": self.labels, "concurrency": self.settings.worker_concurrency},
+                                      status=status,
                                       current_job_id=running[0] if running else None)
                 if self._beating_since is None:
                     self._beating_since = time.monotonic()

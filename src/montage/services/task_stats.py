@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from montage.domain.estimates import Occupant, queued_wait_s, remaining_s
 from montage.domain.jobs import Job, JobStatus
+from montage.domain.pipelines import queue_label
 from montage.domain.tasks import DurationHistogram, TaskCounts, TaskView, WorkerFigures, WorkerState
 from montage.services.runtime import Runtime
 from montage.store import queue_order
@@ -57,7 +58,7 @@ class TaskStats:
         self._lock = threading.Lock()
         self._cached_at = -1e9
         self._means: dict[str, float] = {}
-        self._executors = 1
+        self._executors: list[WorkerState] = []
 
     # -- a task at this moment ------------------------------------------------------------
     def view(self, job: Job) -> TaskView:
@@ -108,15 +109,18 @@ class TaskStats:
             start = job.schedule_for
         return start + timedelta(seconds=run_time(job.pipeline))
 
-    def _slots(self, queue: str, executors: int) -> int:
-        """How many jobs of ``queue`` run at once: each executor taking work runs
-        ``worker_concurrency`` of them, all together at most the queue's global concurrency."""
-        slots = max(1, executors) * self.settings.worker_concurrency
+    def _slots(self, queue: str, executors: list[WorkerState]) -> int:
+        """How many jobs of ``queue`` run at once: the concurrency each live executor taking
+        work from it reported (this process's setting for one that did not say), all together
+        at most the queue's global concurrency; at least one."""
+        label = queue_label(queue)
+        slots = sum(w.concurrency or self.settings.worker_concurrency for w in executors
+                    if label is None or label in w.labels)
         limit = self.settings.queue_concurrency.get(queue)
-        return min(slots, limit) if limit else slots
+        return max(1, min(slots, limit) if limit else slots)
 
-    def _figures(self) -> tuple[dict[str, float], int]:
-        """Mean run time per pipeline and how many executors take work now."""
+    def _figures(self) -> tuple[dict[str, float], list[WorkerState]]:
+        """Mean run time per pipeline and the executors taking work now."""
         with self._lock:
             if time.monotonic() - self._cached_at < _CACHE_S:
                 return self._means, self._executors
@@ -124,7 +128,7 @@ class TaskStats:
             means = tasks_repo.recent_mean_durations(s)
             workers = tasks_repo.workers(s)
         now = utcnow()
-        executors = sum(1 for w in workers if self._active(w, now) and w.status not in _NOT_TAKING_WORK)
+        executors = [w for w in workers if self._active(w, now) and w.status not in _NOT_TAKING_WORK]
         with self._lock:
             self._means, self._executors = means, executors
             self._cached_at = time.monotonic()

@@ -96,7 +96,9 @@ def recent_mean_durations(s: Session, limit: int = 500) -> dict[str, float]:
 
 def workers(s: Session) -> list[WorkerState]:
     return [WorkerState(id=r.id, hostname=r.hostname, pid=r.pid, role=r.role, status=r.status,
-                        current_job_id=r.current_job_id, started_at=r.started_at, last_heartbeat=r.last_heartbeat)
+                        current_job_id=r.current_job_id, started_at=r.started_at, last_heartbeat=r.last_heartbeat,
+                        labels=tuple((r.labels or {}).get("labels") or ()),
+                        concurrency=(r.labels or {}).get("concurrency"))
             for r in s.scalars(select(WorkerRow).order_by(WorkerRow.id))]
 
 
