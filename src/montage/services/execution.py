@@ -70,9 +70,7 @@ class ExecutionService:
             if workflow_id is not None and job.workflow_id != workflow_id:
                 return {"status": "ended", "stage": job.current_stage}
             if job.status == JobStatus.QUEUED:
-                for other, other_workflow in first:
-                    self._mark_started(s, other, worker_id, other_workflow)
-                self._mark_started(s, job_id, worker_id, job.workflow_id)
+                self._mark_started(s, [*first, (job_id, job.workflow_id)], worker_id)
                 job = jobs_repo.load_job(s, job_id)
             elif job.worker_id != worker_id and not job.status.terminal:
                 self._resumed_on(s, job, worker_id)
@@ -80,20 +78,23 @@ class ExecutionService:
         self.runtime.notify()
         return result
 
-    def _mark_started(self, s: Session, job_id: str, worker_id: str, workflow_id: str | None) -> None:
-        """QUEUED → RUNNING on ``worker_id`` if the job is still queued for ``workflow_id``: the
-        job behind it may have started it meanwhile (or someone canceled it)."""
-        job = jobs_repo.load_job(s, job_id, with_stages=False)
-        if job.status != JobStatus.QUEUED or job.workflow_id != workflow_id:
-            return
-        now = utcnow()
-        try:
-            job = jobs_repo.transition(s, job_id, JobStatus.RUNNING, worker_id=worker_id,
-                                       started_at=job.started_at or now,
-                                       deadline_at=now + timedelta(seconds=job.timeout_s), message="running")
-        except IllegalTransition:  # PostgreSQL: another transaction moved it after it was read here
-            return
-        self._status_event(s, job)
+    def _mark_started(self, s: Session, jobs: Sequence[tuple[str, str | None]], worker_id: str) -> None:
+        """QUEUED → RUNNING on ``worker_id``, in the order given, for each (job id, workflow id)
+        still queued for that workflow: the job behind one may have started it meanwhile (or
+        someone canceled it)."""
+        queued = jobs_repo.load_jobs_in(s, [job_id for job_id, _ in jobs], JobStatus.QUEUED)
+        for job_id, workflow_id in jobs:
+            job = queued.get(job_id)
+            if job is None or job.workflow_id != workflow_id:
+                continue
+            now = utcnow()
+            try:
+                job = jobs_repo.transition(s, job_id, JobStatus.RUNNING, worker_id=worker_id,
+                                           started_at=job.started_at or now,
+                                           deadline_at=now + timedelta(seconds=job.timeout_s), message="running")
+            except IllegalTransition:  # PostgreSQL: another transaction moved it after it was read here
+                continue
+            self._status_event(s, job)
 
     @staticmethod
     def _resumed_on(s: Session, job: Job, worker_id: str) -> None:

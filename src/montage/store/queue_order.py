@@ -12,7 +12,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from montage.domain.estimates import Occupant
@@ -42,15 +42,16 @@ def workflows_ahead(s: Session, job: Job, now: datetime, limit: int = 200) -> li
     """(job id, workflow id) of the jobs ahead of ``job``, in queue order (of each priority,
     the nearest ``limit``).
 
-    One query per priority level, each a range of ``ix_jobs_queue_order``: a start looks only
-    at the few jobs ahead of it, however long the queue behind it."""
+    One statement, a range of ``ix_jobs_queue_order`` per priority level: a start reads only
+    the few jobs ahead of it, however long the queue behind it."""
     queued = select(JobRow.id, JobRow.workflow_id, JobRow.priority, JobRow.updated_at).where(
         JobRow.queue == job.queue, JobRow.status == JobStatus.QUEUED.value, JobRow.workflow_id.is_not(None),
         JobRow.id != job.id, or_(JobRow.schedule_for.is_(None), JobRow.schedule_for <= now))
     same = queued.where(JobRow.priority == job.priority.value, JobRow.updated_at <= job.updated_at,
                         or_(JobRow.updated_at < job.updated_at, JobRow.id < job.id))
     levels = [same] + [queued.where(JobRow.priority == p.value) for p in Priority if p.rank < job.priority.rank]
-    rows = [r for query in levels for r in s.execute(query.order_by(JobRow.updated_at.desc()).limit(limit)).all()]
+    nearest = [select(level.order_by(JobRow.updated_at.desc()).limit(limit).subquery()) for level in levels]
+    rows = list(s.execute(union_all(*nearest)).all())
     rows.sort(key=lambda r: (Priority(r.priority).rank, r.updated_at, r.id))
     return [(r.id, str(r.workflow_id)) for r in rows]
 
