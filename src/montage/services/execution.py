@@ -257,6 +257,8 @@ class ExecutionService:
         also "canceled" once another run owns the job (it was canceled and retried). From the
         executor's :class:`JobInterruptions` when it read the job lately, else from the database."""
         state = self.interruptions.state(job_id) if self.interruptions is not None else None
+        if state is not None and workflow_id is not None and state.workflow_id != workflow_id:
+            state = None  # read before a retry made this run the job's, or another run owns it: the table says
         if state is None:
             with self.db.read() as s:
                 state = jobs_repo.job_states(s, [job_id]).get(job_id)
