@@ -100,8 +100,10 @@ def test_a_cancel_written_by_another_process_stops_the_stage_through_the_shared_
     assert watch is not None
     job = core.submit("steps", {"seconds": 30})
     core.wait_status(job.id, "RUNNING")
-    seen = wait_for(lambda: watch.state(job.id), timeout=5, what="the executor to read the running job")
-    assert seen.status == JobStatus.RUNNING and seen.workflow_id == job.workflow_id
+    # a refresh may have read the job in the moment between its stage slot and its start
+    seen = wait_for(lambda: (st := watch.state(job.id)) and st.status == JobStatus.RUNNING and st, timeout=5,
+                    what="the executor to read the running job")
+    assert seen.workflow_id == job.workflow_id
     JobService(core.runtime, ElsewhereDispatcher()).cancel(job.id)
     wait_for(lambda: job.id not in core.engine.running, timeout=5, what="stage to stop")
     assert core.jobs.get(job.id).status == JobStatus.CANCELED
@@ -219,3 +221,22 @@ def test_an_attempt_that_outlives_a_cancel_and_retry_changes_nothing_of_the_new_
     finally:
         release[1].set()
         release[2].set()
+
+
+def test_a_reading_from_before_a_retry_does_not_stop_the_retried_run(core: Core) -> None:
+    """The executor's reading of a job may predate a retry by up to a refresh; it names the old
+    run's workflow, which must not count as 'another run owns the job' for the new run."""
+    from montage.services.execution import ExecutionService
+    from montage.services.interruptions import JobInterruptions
+
+    job = core.submit("steps", {"seconds": 30})
+    core.wait_status(job.id, "RUNNING")
+    core.jobs.cancel(job.id)
+    wait_for(lambda: job.id not in core.engine.running, timeout=5, what="stage to stop")
+    watch = JobInterruptions(core.runtime.db)
+    watch.refresh([job.id])  # the canceled first run, as a refresh just before the retry read it
+    retried = core.jobs.retry(job.id)
+    execution = ExecutionService(core.runtime)
+    execution.interruptions = watch
+    assert execution.interruption(job.id, retried.workflow_id) is None
+    assert execution.interruption(job.id, job.workflow_id) == "canceled"

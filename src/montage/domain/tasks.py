@@ -20,6 +20,8 @@ class WorkerState:
     current_job_id: str | None
     started_at: datetime
     last_heartbeat: datetime
+    labels: tuple[str, ...] = ()
+    concurrency: int | None = None  # jobs it runs at once per queue, as it reported (None: not said)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from montage.domain.pipelines import label_queue
 from montage.engine import state
 from montage.engine.dbos_polling import keep_poll_reads
 from montage.engine.server_monitor import ServerMonitor
+from montage.engine.start_order import StartTurns
 from montage.engine.takeover import ExecutorWatch, Takeover, listened_queues, stop_dequeuing
 from montage.engine.webhooks import QUEUE as WEBHOOK_QUEUE
 from montage.engine.webhooks import WebhookDispatcher
@@ -51,6 +52,7 @@ class Engine:
         self.execution = ExecutionService(runtime)
         self.stage_services = StageServices(runtime, self)
         self.webhooks = WebhookService(runtime)
+        self.start_turns = StartTurns(runtime.db, self.executor_id)  # first starts in queue order
         # jobs with a stage attempt running here, and how many (a canceled attempt may still be
         # running when the job's retry starts another); guarded by _stage_done
         self.running: Counter[str] = Counter()
@@ -194,7 +196,8 @@ class Engine:
                 with self.runtime.db.transaction() as s:
                     status = "draining" if self.draining.is_set() else "busy" if running else "idle"
                     records.heartbeat(s, self.executor_id, hostname=hostname, pid=pid, role=self.role,
-                                      labels={"labels": self.labels}, status=status,
+                                      labels={"labels": self.labels, "concurrency": self.settings.worker_concurrency},
+                                      status=status,
                                       current_job_id=running[0] if running else None)
                 if self._beating_since is None:
                     self._beating_since = time.monotonic()

@@ -7,6 +7,7 @@ checks the state it would change before changing it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from montage.assets.store import AssetStore, build_manifest
 from montage.domain.jobs import Artifact, Job, JobState, JobStatus, StageRun, StageStatus
-from montage.errors import JobNotFound
+from montage.errors import IllegalTransition, JobNotFound
 from montage.generators.base import ArtifactRef
 from montage.services.interruptions import JobInterruptions
 from montage.services.runtime import Runtime
@@ -52,30 +53,48 @@ class ExecutionService:
         self.interruptions: JobInterruptions | None = None  # set by an executing engine
 
     # -- job lifecycle -------------------------------------------------------------
-    def start_next_stage(self, job_id: str, worker_id: str, workflow_id: str | None = None
-                         ) -> StageStart | dict[str, Any]:
+    def start_next_stage(self, job_id: str, worker_id: str, workflow_id: str | None = None,
+                         first: Sequence[tuple[str, str]] = ()) -> StageStart | dict[str, Any]:
         """Start the job's next stage in one transaction: QUEUED → RUNNING first if the job has
         not begun, the stage marked running. When no stage is to run now, the outcome instead:
         ``gate`` (waiting for a decision), ``done`` (all stages finished: the job has just
         succeeded), ``canceled``, ``timeout`` or ``ended`` (finished earlier, or, with
-        ``workflow_id``, another run owns the job now)."""
+        ``workflow_id``, another run owns the job now).
+
+        ``first``: (job id, workflow id) of queued jobs ahead of this one that this executor has
+        claimed, in queue order. On the job's first start they are marked started before it,
+        so jobs dequeued together start in queue order whichever thread comes first
+        (``engine.start_order``); their own threads find them started and run them."""
         with self.db.transaction() as s:
             job = jobs_repo.load_job(s, job_id)
             if workflow_id is not None and job.workflow_id != workflow_id:
                 return {"status": "ended", "stage": job.current_stage}
             if job.status == JobStatus.QUEUED:
-                now = utcnow()
-                job = jobs_repo.transition(
-                    s, job_id, JobStatus.RUNNING, worker_id=worker_id, started_at=job.started_at or now,
-                    deadline_at=now + timedelta(seconds=job.timeout_s), message="running",
-                )
-                self._status_event(s, job)
+                self._mark_started(s, [*first, (job_id, job.workflow_id)], worker_id)
                 job = jobs_repo.load_job(s, job_id)
             elif job.worker_id != worker_id and not job.status.terminal:
                 self._resumed_on(s, job, worker_id)
             result = self._next(s, job)
         self.runtime.notify()
         return result
+
+    def _mark_started(self, s: Session, jobs: Sequence[tuple[str, str | None]], worker_id: str) -> None:
+        """QUEUED → RUNNING on ``worker_id``, in the order given, for each (job id, workflow id)
+        still queued for that workflow: the job behind one may have started it meanwhile (or
+        someone canceled it)."""
+        queued = jobs_repo.load_jobs_in(s, [job_id for job_id, _ in jobs], JobStatus.QUEUED)
+        for job_id, workflow_id in jobs:
+            job = queued.get(job_id)
+            if job is None or job.workflow_id != workflow_id:
+                continue
+            now = utcnow()
+            try:
+                job = jobs_repo.transition(s, job_id, JobStatus.RUNNING, worker_id=worker_id,
+                                           started_at=job.started_at or now,
+                                           deadline_at=now + timedelta(seconds=job.timeout_s), message="running")
+            except IllegalTransition:  # PostgreSQL: another transaction moved it after it was read here
+                continue
+            self._status_event(s, job)
 
     @staticmethod
     def _resumed_on(s: Session, job: Job, worker_id: str) -> None:
@@ -238,6 +257,8 @@ class ExecutionService:
         also "canceled" once another run owns the job (it was canceled and retried). From the
         executor's :class:`JobInterruptions` when it read the job lately, else from the database."""
         state = self.interruptions.state(job_id) if self.interruptions is not None else None
+        if state is not None and workflow_id is not None and state.workflow_id != workflow_id:
+            state = None  # read before a retry made this run the job's, or another run owns it: the table says
         if state is None:
             with self.db.read() as s:
                 state = jobs_repo.job_states(s, [job_id]).get(job_id)

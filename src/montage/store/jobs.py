@@ -109,6 +109,12 @@ def load_job(session: Session, job_id: str, *, with_stages: bool = True) -> Job:
     return job_from_row(row, stages)  # type: ignore[arg-type]  # a Row has the same attributes
 
 
+def load_jobs_in(session: Session, job_ids: Sequence[str], status: JobStatus) -> dict[str, Job]:
+    """Those of ``job_ids`` that are in ``status``, without their stages, by id."""
+    rows = session.execute(_JOB_COLUMNS.where(_JOBS.c.id.in_(list(job_ids)), _JOBS.c.status == status.value)).all()
+    return {row.id: job_from_row(row) for row in rows if visible(row.key_id)}  # type: ignore[arg-type]
+
+
 def visible(key_id: str | None) -> bool:
     """Whether the principal of the current request may see something ``key_id`` created."""
     principal = access.current()

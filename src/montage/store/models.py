@@ -87,6 +87,8 @@ class JobRow(Base):
         Index("ix_jobs_pipeline_created", "pipeline", "created_at"),
         Index("ix_jobs_created", "created_at"),
         Index("ix_jobs_key_created", "key_id", "created_at"),
+        # a queue's order (store.queue_order): who is ahead of a queued job
+        Index("ix_jobs_queue_order", "queue", "status", "priority", "updated_at"),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from montage.domain.jobs import Job, JobStatus, Priority
@@ -70,21 +70,6 @@ def list_tasks(s: Session, *, sort_by: str = "created_at", descending: bool = Tr
     return [job_from_row(r, stages[r.id]) for r in rows], total
 
 
-def ahead_by_pipeline(s: Session, job: Job, now: datetime) -> dict[str, int]:
-    """Queued jobs of the job's queue that will start before it, by pipeline: due now, and of a
-    higher priority or of the same one and queued earlier (the queue is FIFO within a level)."""
-    higher = [p.value for p in Priority if p.rank < job.priority.rank]
-    earlier = or_(JobRow.updated_at < job.updated_at, and_(JobRow.updated_at == job.updated_at, JobRow.id < job.id))
-    ahead = or_(JobRow.priority.in_(higher), and_(JobRow.priority == job.priority.value, earlier))
-    rows = s.execute(
-        select(JobRow.pipeline, func.count()).where(
-            JobRow.status == JobStatus.QUEUED.value, JobRow.queue == job.queue, JobRow.id != job.id,
-            or_(JobRow.schedule_for.is_(None), JobRow.schedule_for <= now), ahead,
-        ).group_by(JobRow.pipeline)
-    ).all()
-    return {r[0]: int(r[1]) for r in rows}
-
-
 def task_counts(s: Session, kb_id: str | None = None) -> TaskCounts:
     rows = s.execute(_filtered(select(JobRow.status, JobRow.pipeline, func.count()), kb_id=kb_id)
                      .group_by(JobRow.status, JobRow.pipeline)).all()
@@ -99,9 +84,10 @@ def task_counts(s: Session, kb_id: str | None = None) -> TaskCounts:
 
 
 def recent_mean_durations(s: Session, limit: int = 500) -> dict[str, float]:
-    """Mean run time per pipeline over the most recent succeeded jobs (the facade's tasks)."""
+    """Mean run time per pipeline over the most recent succeeded jobs, of every facade: tasks
+    share their queue with other jobs, whose run times delay them too."""
     recent = (select(JobRow.pipeline, duration_of(s).label("d"))
-              .where(JobRow.facade == FACADE, JobRow.status == JobStatus.SUCCEEDED.value,
+              .where(JobRow.status == JobStatus.SUCCEEDED.value,
                      JobRow.started_at.is_not(None))
               .order_by(JobRow.created_at.desc()).limit(limit).subquery())
     rows = s.execute(select(recent.c.pipeline, func.avg(recent.c.d)).group_by(recent.c.pipeline)).all()
@@ -110,7 +96,9 @@ def recent_mean_durations(s: Session, limit: int = 500) -> dict[str, float]:
 
 def workers(s: Session) -> list[WorkerState]:
     return [WorkerState(id=r.id, hostname=r.hostname, pid=r.pid, role=r.role, status=r.status,
-                        current_job_id=r.current_job_id, started_at=r.started_at, last_heartbeat=r.last_heartbeat)
+                        current_job_id=r.current_job_id, started_at=r.started_at, last_heartbeat=r.last_heartbeat,
+                        labels=tuple((r.labels or {}).get("labels") or ()),
+                        concurrency=(r.labels or {}).get("concurrency"))
             for r in s.scalars(select(WorkerRow).order_by(WorkerRow.id))]
 
 
