@@ -254,16 +254,20 @@ class ExecutionService:
 
     def interruption(self, job_id: str, workflow_id: str | None = None) -> str | None:
         """"canceled" or "timeout" if the running job must stop, else None. With ``workflow_id``,
-        also "canceled" once another run owns the job (it was canceled and retried). From the
-        executor's :class:`JobInterruptions` when it read the job lately, else from the database."""
+        also "canceled" once another run owns the job (it was canceled and retried).
+
+        The executor's :class:`JobInterruptions` answers "go on" from memory when it read the
+        job lately. A reading that says stop is confirmed from the table first: it may predate
+        the retry that made this run the job's (an old run's workflow, its old deadline, its
+        CANCELED status), and stopping a run wrongly would leave its job unfinished for good."""
+        now = utcnow()
         state = self.interruptions.state(job_id) if self.interruptions is not None else None
-        if state is not None and workflow_id is not None and state.workflow_id != workflow_id:
-            state = None  # read before a retry made this run the job's, or another run owns it: the table says
+        if state is not None and state.interruption(now, workflow_id) is None:
+            return None
+        with self.db.read() as s:
+            state = jobs_repo.job_states(s, [job_id]).get(job_id)
         if state is None:
-            with self.db.read() as s:
-                state = jobs_repo.job_states(s, [job_id]).get(job_id)
-            if state is None:
-                raise JobNotFound(job_id=job_id)
+            raise JobNotFound(job_id=job_id)
         return state.interruption(utcnow(), workflow_id)
 
     @staticmethod
