@@ -90,4 +90,4 @@ def test_a_stage_that_requires_a_label_runs_only_on_a_worker_with_it(group: Clus
         group.add_worker("w-gpu", labels="gpu,cpu")
         done = _finished(client, gpu_job["id"])
     assert done["status"] == "SUCCEEDED" and done["worker_id"] == "w-gpu"
-    assert group.worker_row("w-gpu")["labels"] == {"labels": ["cpu", "gpu"]}
+    assert group.worker_row("w-gpu")["labels"]["labels"] == ["cpu", "gpu"]
