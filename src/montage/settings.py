@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     )
     app_version: str = Field("montage-1", description="DBOS application version pinned for recovery.")
     worker_concurrency: int = Field(8, ge=1, description="Jobs one executor runs at once per queue.")
+    strict_start_order: bool = Field(
+        False, description="Jobs an executor dequeues together start strictly in queue order (DBOS claims "
+        "them in order; their threads then race by milliseconds). Costs reads at each job's first start and "
+        "waits up to 5 s for jobs ahead claimed by other executors: a third of the throughput under a backlog.",
+    )
     queue_concurrency: dict[str, int] = Field(
         default_factory=dict,
         description='Global concurrency per queue, e.g. {"media": 2}; absent means unlimited.',

@@ -63,7 +63,8 @@ def oc(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
        ) -> Iterator[OrderCore]:
     tmp = tmp_path_factory.mktemp(f"order-{request.param}")
     with fresh_database(request.param, tmp) as url:
-        runtime = Runtime.open(make_settings(tmp, url, worker_concurrency=SLOTS, heartbeat_interval_s=0.5))
+        runtime = Runtime.open(make_settings(tmp, url, worker_concurrency=SLOTS, heartbeat_interval_s=0.5,
+                                             strict_start_order=True))
         engine = Engine(runtime, role="serve", executes=True)
         engine.launch()
         try:

@@ -76,9 +76,10 @@ def run_stage_step(job_id: str) -> dict[str, Any]:
     """One attempt of the job's next stage. Returns how it went; never raises for the stage's
     own errors."""
     engine = current()
-    # several dequeued at once still start in queue order (looked up before the job counts as
-    # running here, so the executor's reading of its running jobs does not catch it queued)
-    first = engine.start_turns.ahead_claimed(job_id)
+    # with strict_start_order, several dequeued at once still start in queue order (looked up
+    # before the job counts as running here, so the executor's reading of its running jobs does
+    # not catch it queued)
+    first = engine.start_turns.ahead_claimed(job_id) if engine.settings.strict_start_order else []
     with engine.stage_slot(job_id):  # a draining executor starts no new stage and waits for this one
         return _run_stage(engine, job_id, first)
 
