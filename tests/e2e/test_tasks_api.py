@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.databases import BACKENDS, POSTGRES_URL, fresh_database
+from tests.support.databases import BACKEND_PARAMS, fresh_database
 from tests.support.documents import make_pdf
 from tests.support.server import ServerProcess
 from tests.support.waiting import wait_for
@@ -40,9 +40,7 @@ class TaskServer:
         return done.stdout
 
 
-@pytest.fixture(scope="module", params=[
-    pytest.param(b, marks=pytest.mark.skipif(b == "postgres" and not POSTGRES_URL, reason="no PostgreSQL"))
-    for b in BACKENDS])
+@pytest.fixture(scope="module", params=BACKEND_PARAMS)
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TaskServer]:
     tmp = tmp_path_factory.mktemp(f"tasks-e2e-{request.param}")
     uploads = tmp / "uploads"

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.support.databases import BACKENDS, POSTGRES_URL, fresh_database
+from tests.support.databases import BACKEND_PARAMS, fresh_database
 from tests.support.fake_video_upstream import FakeVideoUpstream
 from tests.support.keys import add_keys
 from tests.support.server import ServerProcess
@@ -39,9 +39,7 @@ def upstream() -> Iterator[FakeVideoUpstream]:
         yield fake
 
 
-@pytest.fixture(scope="module", params=[
-    pytest.param(b, marks=pytest.mark.skipif(b == "postgres" and not POSTGRES_URL, reason="no PostgreSQL"))
-    for b in BACKENDS])
+@pytest.fixture(scope="module", params=BACKEND_PARAMS)
 def video_server(request: pytest.FixtureRequest, upstream: FakeVideoUpstream,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """`montage serve` with two write keys as the video API's tokens and an upstream model pointing

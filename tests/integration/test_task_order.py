@@ -20,7 +20,7 @@ from montage.services.jobs import JobService
 from montage.services.runtime import Runtime
 from montage.services.tasks import NewTask, TaskService
 from tests.integration.conftest import make_settings
-from tests.support.databases import BACKENDS, POSTGRES_URL, fresh_database
+from tests.support.databases import BACKEND_PARAMS, fresh_database
 from tests.support.http_target import HttpTarget
 from tests.support.waiting import wait_for
 
@@ -56,9 +56,7 @@ def http() -> Iterator[HttpTarget]:
         yield server
 
 
-@pytest.fixture(scope="module", params=[
-    pytest.param(b, marks=pytest.mark.skipif(b == "postgres" and not POSTGRES_URL, reason="no PostgreSQL"))
-    for b in BACKENDS])
+@pytest.fixture(scope="module", params=BACKEND_PARAMS)
 def oc(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, http: HttpTarget
        ) -> Iterator[OrderCore]:
     tmp = tmp_path_factory.mktemp(f"order-{request.param}")

@@ -28,7 +28,7 @@ from montage.services.task_stats import TaskStats
 from montage.services.tasks import NewTask, NotProcessing, TaskService
 from montage.store.jobs import utcnow
 from tests.integration.conftest import make_settings
-from tests.support.databases import BACKENDS, POSTGRES_URL, fresh_database
+from tests.support.databases import BACKEND_PARAMS, fresh_database
 from tests.support.documents import make_pdf
 from tests.support.http_target import HttpTarget
 from tests.support.waiting import wait_for
@@ -70,9 +70,7 @@ def target() -> Iterator[HttpTarget]:
         yield server
 
 
-@pytest.fixture(scope="module", params=[
-    pytest.param(b, marks=pytest.mark.skipif(b == "postgres" and not POSTGRES_URL, reason="no PostgreSQL"))
-    for b in BACKENDS])
+@pytest.fixture(scope="module", params=BACKEND_PARAMS)
 def tc(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
        target: HttpTarget) -> Iterator[TaskCore]:
     tmp = tmp_path_factory.mktemp(f"tasks-{request.param}")

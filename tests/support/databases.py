@@ -8,12 +8,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from montage.settings import normalise_database_url
 
 POSTGRES_URL = os.environ.get("MONTAGE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"]
+#: ``BACKENDS`` for a parametrized fixture: the PostgreSQL half skips when no server is given.
+BACKEND_PARAMS = [pytest.param(b, marks=pytest.mark.skipif(b == "postgres" and not POSTGRES_URL,
+                                                            reason="no PostgreSQL")) for b in BACKENDS]
 
 
 @contextmanager
