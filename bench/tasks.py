@@ -37,6 +37,8 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 CLIENTS = 50
 
+from bench.polling import production_polling  # noqa: E402
+
 
 def pct(values: list[float], q: float) -> float:
     if not values:
@@ -125,7 +127,7 @@ def montage_run(name: str, database_url: str | None, rate: float, duration: floa
     from tests.support.server import ServerProcess
 
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
-    env = {"MONTAGE_LOG_LEVEL": "WARNING"}
+    env = {"MONTAGE_LOG_LEVEL": "WARNING", **production_polling()}  # as installed, not the tests' fast polling
     server = ServerProcess(tmp / "data", database_url, env=env,
                            extra_args=["--no-worker"] if workers else []).start()
     executors = [ServerProcess(tmp / "data", database_url, command="worker", env=env,

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         0.5, gt=0, description="How often an executor looks for jobs on the queues of long-running work "
         "(media, batch runs, processing servers). Each queue polled costs a database transaction per poll.",
     )
+    thread_switch_interval_s: float = Field(
+        0.0005, gt=0, le=0.1, description="Python's thread switch interval in montage processes "
+        "(sys.setswitchinterval; Python's own is 0.005). A thread that holds a database lock gives up the "
+        "interpreter at each query and waits up to this long to get it back; with Python's 5 ms, requests "
+        "and stages queued behind one SQLite writer (or PostgreSQL's event lock) and halved throughput.",
+    )
     max_queued_jobs: int = Field(100_000, ge=1, description="Queued jobs beyond this are refused (QUEUE_FULL).")
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest request body accepted (413).")
     max_markdown_chars: int = Field(200_000, ge=1, description="Largest Markdown document accepted.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ class Runtime:
     def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
         """Open the database (migrating it) and the asset store for these settings."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        sys.setswitchinterval(settings.thread_switch_interval_s)  # process-wide: see the setting
         outbound.configure(allow_private=settings.outbound_allow_private)
         db = Database(settings.app_database_url)
         if migrate:
