@@ -70,8 +70,9 @@ class ExecutionService:
             if workflow_id is not None and job.workflow_id != workflow_id:
                 return {"status": "ended", "stage": job.current_stage}
             if job.status == JobStatus.QUEUED:
-                self._mark_started(s, [*first, (job_id, job.workflow_id)], worker_id)
-                job = jobs_repo.load_job(s, job_id)
+                if first:
+                    self._mark_started(s, first, worker_id)
+                job = self._started(s, job, worker_id)
             elif job.worker_id != worker_id and not job.status.terminal:
                 self._resumed_on(s, job, worker_id)
             result = self._next(s, job)
@@ -85,16 +86,21 @@ class ExecutionService:
         queued = jobs_repo.load_jobs_in(s, [job_id for job_id, _ in jobs], JobStatus.QUEUED)
         for job_id, workflow_id in jobs:
             job = queued.get(job_id)
-            if job is None or job.workflow_id != workflow_id:
-                continue
-            now = utcnow()
-            try:
-                job = jobs_repo.transition(s, job_id, JobStatus.RUNNING, worker_id=worker_id,
+            if job is not None and job.workflow_id == workflow_id:
+                self._started(s, job, worker_id)
+
+    def _started(self, s: Session, job: Job, worker_id: str) -> Job:
+        """The queued ``job`` as it starts running on ``worker_id``; unchanged if it is no longer
+        queued (PostgreSQL: another transaction moved it after it was read here), as it is now."""
+        now = utcnow()
+        try:
+            started = jobs_repo.transition(s, job.id, JobStatus.RUNNING, current=job, worker_id=worker_id,
                                            started_at=job.started_at or now,
                                            deadline_at=now + timedelta(seconds=job.timeout_s), message="running")
-            except IllegalTransition:  # PostgreSQL: another transaction moved it after it was read here
-                continue
-            self._status_event(s, job)
+        except IllegalTransition:
+            return jobs_repo.load_job(s, job.id)
+        self._status_event(s, started)
+        return dataclasses.replace(started, stages=job.stages)
 
     @staticmethod
     def _resumed_on(s: Session, job: Job, worker_id: str) -> None:
@@ -119,25 +125,24 @@ class ExecutionService:
 
     def _mark_running(self, s: Session, job: Job, stage: StageRun, index: int) -> StageStart:
         attempt = stage.attempts + 1
-        jobs_repo.update_stage(s, job.id, stage.name, status=StageStatus.RUNNING.value, attempts=attempt,
-                               started_at=utcnow(), error_code=None, error_message=None)
+        params = jobs_repo.start_stage(s, job.id, stage.name, status=StageStatus.RUNNING.value, attempts=attempt,
+                                       started_at=utcnow(), error_code=None, error_message=None)
         jobs_repo.update_job(s, job.id, current_stage=stage.name, message=f"running {stage.name}")
         records.append_event(s, job.id, "stage", stage=stage.name, status=job.status.value,
                              progress=job.progress, message=f"running {stage.name}",
                              payload={"state": "started", "attempt": attempt})
-        params = dict(jobs_repo.stage_row(s, job.id, stage.name).params)
         running = dataclasses.replace(stage, status=StageStatus.RUNNING, attempts=attempt)
         return StageStart(job=job, stage=running, params=params, index=index, count=len(job.stages))
 
     def _finish(self, s: Session, job: Job) -> dict[str, Any]:
-        job = jobs_repo.transition(s, job.id, JobStatus.SUCCEEDED, progress=100.0, message="done",
+        job = jobs_repo.transition(s, job.id, JobStatus.SUCCEEDED, current=job, progress=100.0, message="done",
                                    current_stage=None)
         self._status_event(s, job, kind="done")
         self._write_manifest(s, job)  # before the commit: a client that sees SUCCEEDED finds it
         return {"status": "done", "stage": None}
 
     def _open_gate(self, s: Session, job: Job, stage: str) -> dict[str, Any]:
-        job = jobs_repo.transition(s, job.id, JobStatus.WAITING_APPROVAL, current_stage=stage,
+        job = jobs_repo.transition(s, job.id, JobStatus.WAITING_APPROVAL, current=job, current_stage=stage,
                                    message=f"waiting for approval of {stage}")
         self._status_event(s, job)
         return {"status": "gate", "stage": stage}

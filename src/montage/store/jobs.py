@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from montage.domain import access
@@ -85,7 +87,9 @@ def _set_columns(row: JobRow | StageRow) -> dict[str, Any]:
 
 
 _JOB_COLUMNS = select(_JOBS)
-_STAGE_COLUMNS = select(_STAGES)
+# Built once: a statement made anew per call spends more CPU on its cache key than on the query.
+_LOAD_JOB = select(_JOBS).where(_JOBS.c.id == bindparam("job_id"))
+_LOAD_STAGES = select(_STAGES).where(_STAGES.c.job_id == bindparam("job_id"))
 
 
 def job_states(session: Session, job_ids: Sequence[str]) -> dict[str, JobState]:
@@ -101,11 +105,10 @@ def load_job(session: Session, job_id: str, *, with_stages: bool = True) -> Job:
 
     Plain rows, no ORM identity map (about a third of the cost); in a writing transaction
     they include its own uncommitted changes, as the statements share its connection."""
-    row = session.execute(_JOB_COLUMNS.where(_JOBS.c.id == job_id)).first()
+    row = session.execute(_LOAD_JOB, {"job_id": job_id}).first()
     if row is None or not visible(row.key_id):
         raise JobNotFound(job_id=job_id)
-    stages = (session.execute(_STAGE_COLUMNS.where(_STAGES.c.job_id == job_id)).all()
-              if with_stages else [])
+    stages = session.execute(_LOAD_STAGES, {"job_id": job_id}).all() if with_stages else []
     return job_from_row(row, stages)  # type: ignore[arg-type]  # a Row has the same attributes
 
 
@@ -169,8 +172,11 @@ def list_jobs(
     return [job_from_row(r) for r in rows], total
 
 
-def transition(session: Session, job_id: str, target: JobStatus, **fields: Any) -> Job:
-    """Move a job to ``target`` if the table allows it from its current status.
+def transition(session: Session, job_id: str, target: JobStatus, *, current: Job | None = None,
+               **fields: Any) -> Job:
+    """Move a job to ``target`` if the table allows it from its current status; the job as it
+    is now, without its stages. ``current``: the job as this transaction read it, which saves
+    reading it back.
 
     The update is guarded on the current status, so two racing callers cannot both win:
     the loser sees the status the winner left and gets ``IllegalTransition``.
@@ -179,39 +185,84 @@ def transition(session: Session, job_id: str, target: JobStatus, **fields: Any) 
     values: dict[str, Any] = {"status": target.value, "updated_at": now, **fields}
     if target.terminal:
         values.setdefault("ended_at", now)
-    result = session.execute(
-        update(JobRow)
-        .where(JobRow.id == job_id, JobRow.status.in_([s.value for s in sources_of(target)]))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    query = _update(_JOBS, tuple(values), guard=target, returning=current is None)
+    result = session.execute(query, {"where_id": job_id, **{f"set_{k}": v for k, v in values.items()}})
     session.expire_all()
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        current = load_job(session, job_id, with_stages=False)
-        check_transition(current.status, target)  # raises with the current status named
-    return load_job(session, job_id, with_stages=False)
+    if current is not None and result.rowcount == 1:  # type: ignore[attr-defined]
+        return _updated(current, values)
+    row = None if current is not None else result.first()
+    if row is None or not visible(row.key_id):
+        now_is = load_job(session, job_id, with_stages=False)
+        check_transition(now_is.status, target)  # raises with the current status named
+        return now_is
+    return job_from_row(row)  # type: ignore[arg-type]  # a Row has the same attributes
+
+
+def _updated(job: Job, values: dict[str, Any]) -> Job:
+    """``job`` with the column ``values`` just written to its row."""
+    changes = {k: v for k, v in values.items() if not k.startswith("error_")}
+    if "status" in changes:
+        changes["status"] = JobStatus(changes["status"])
+    if "priority" in changes:
+        changes["priority"] = Priority(changes["priority"])
+    if any(k.startswith("error_") for k in values):
+        old = job.error or JobError("", "", {})
+        changes["error"] = _error(values.get("error_code", old.code or None),
+                                  values.get("error_message", old.message), values.get("error_details", old.details))
+    return dataclasses.replace(job, stages=(), **changes)
+
+
+@functools.lru_cache(maxsize=512)
+def _update(table: Table, keys: tuple[str, ...], *, guard: JobStatus | None = None, by_workflow: bool = False,
+            returning: bool | str = False) -> Update:
+    """``UPDATE table SET <keys> WHERE`` the row (bound as ``where_id``, and for stages
+    ``where_name``), built once per shape: a statement built per call spends more CPU on its
+    cache key than on the query. ``guard``: only from a status that may move to it;
+    ``by_workflow``: only while ``where_workflow_id`` runs the job; ``returning``: True for the
+    whole row, a column name for that column."""
+    key_column = table.c.id if table is _JOBS else table.c.job_id
+    query = update(table).where(key_column == bindparam("where_id"))
+    if table is _STAGES:
+        query = query.where(table.c.name == bindparam("where_name"))
+    if guard is not None:
+        query = query.where(table.c.status.in_([s.value for s in sources_of(guard)]))
+    if by_workflow:
+        query = query.where(table.c.workflow_id == bindparam("where_workflow_id"))
+    query = query.values({k: bindparam(f"set_{k}", type_=table.c[k].type) for k in keys})
+    if returning is True:
+        return query.returning(*table.c)
+    return query.returning(table.c[returning]) if returning else query
 
 
 def update_job(session: Session, job_id: str, *, workflow_id_is: str | None = None, **fields: Any) -> bool:
     """Change fields other than status (progress, message, current stage …); with
     ``workflow_id_is``, only while that workflow runs the job. Whether a row changed."""
     fields["updated_at"] = utcnow()
-    query = update(JobRow).where(JobRow.id == job_id)
+    params = {"where_id": job_id, **{f"set_{k}": v for k, v in fields.items()}}
     if workflow_id_is is not None:
-        query = query.where(JobRow.workflow_id == workflow_id_is)
-    result = session.execute(query.values(**fields).execution_options(synchronize_session=False))
+        params["where_workflow_id"] = workflow_id_is
+    result = session.execute(_update(_JOBS, tuple(fields), by_workflow=workflow_id_is is not None), params)
     session.expire_all()
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def update_stage(session: Session, job_id: str, name: str, **fields: Any) -> None:
-    session.execute(
-        update(StageRow)
-        .where(StageRow.job_id == job_id, StageRow.name == name)
-        .values(**fields)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_update(_STAGES, tuple(fields)), _stage_params(job_id, name, fields))
     session.expire_all()
+
+
+def start_stage(session: Session, job_id: str, name: str, **fields: Any) -> dict[str, Any]:
+    """Update the stage as it starts; its params (what its generator is configured with)."""
+    params = session.execute(_update(_STAGES, tuple(fields), returning="params"),
+                             _stage_params(job_id, name, fields)).scalar_one_or_none()
+    session.expire_all()
+    if params is None:
+        raise JobNotFound(f"job {job_id} has no stage {name}", job_id=job_id, stage=name)
+    return dict(params)
+
+
+def _stage_params(job_id: str, name: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"where_id": job_id, "where_name": name, **{f"set_{k}": v for k, v in fields.items()}}
 
 
 def count_jobs(session: Session, *, statuses: Sequence[str] = (), key_id: str | None = None) -> int:

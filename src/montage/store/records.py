@@ -14,21 +14,24 @@ from montage.store.jobs import utcnow
 from montage.store.models import ApprovalRow, ArtifactRow, EventRow, WorkerRow
 
 # Event ids must become visible in id order, or a reader tailing ``id > last`` could skip a
-# row that commits after a larger id. SQLite: writers are serialised already. PostgreSQL: a
-# transaction's events are held back and inserted just before it commits, under a
-# transaction-scoped advisory lock, so the lock covers only the insert and the commit rather
-# than the whole transaction (all job writes would queue on it otherwise).
-_EVENT_LOCK_ID = 7_270_002
+# row that commits after a larger id. SQLite: writers are serialised already. PostgreSQL: the
+# events are inserted just before the transaction commits, under a transaction-scoped advisory
+# lock, so the lock covers only the insert and the commit rather than the whole transaction
+# (all job writes would queue on it otherwise). On both, a transaction's events are held back
+# until then and go in as one statement.
+_EVENT_LOCK = text("SELECT pg_advisory_xact_lock(7270002)")
 _PENDING = "montage.pending_events"
 _EVENTS = cast(Table, EventRow.__table__)
+_INSERT_EVENTS = insert(_EVENTS)
 
 
 @event.listens_for(Session, "before_commit")
 def _insert_pending_events(session: Session) -> None:
     rows = session.info.pop(_PENDING, None)
     if rows:
-        session.execute(text(f"SELECT pg_advisory_xact_lock({_EVENT_LOCK_ID})"))
-        session.execute(insert(_EVENTS), rows)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(_EVENT_LOCK)
+        session.execute(_INSERT_EVENTS, rows)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -57,10 +60,7 @@ def append_event(
     """Add one event to the job's stream, in the caller's transaction."""
     row = {"job_id": job_id, "kind": kind, "stage": stage, "status": status, "progress": progress,
            "message": message, "payload": payload or {}, "created_at": utcnow()}
-    if session.get_bind().dialect.name == "postgresql":
-        session.info.setdefault(_PENDING, []).append(row)
-    else:
-        session.execute(insert(_EVENTS), [row])
+    session.info.setdefault(_PENDING, []).append(row)
 
 
 def events_after(session: Session, job_id: str, after_id: int, limit: int = 1000) -> list[JobEvent]:
