@@ -199,6 +199,19 @@ def fresh_pg(url: str) -> str:
     return f"{url.rsplit('/', 1)[0]}/{name}"
 
 
+def drop_pg(url: str) -> None:
+    """Drop a database ``fresh_pg`` made (the runs leave one each otherwise)."""
+    from sqlalchemy import create_engine, text
+
+    from montage.settings import normalise_database_url
+
+    base, name = url.rsplit("/", 1)
+    admin = create_engine(normalise_database_url(f"{base}/postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def child(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="montage-bench-"))
     url = fresh_pg(args.postgres) if args.db == "postgres" else None
@@ -208,7 +221,12 @@ def child(args: argparse.Namespace) -> None:
         "approval": lambda: approval(30, url, tmp),
         "http": lambda: http(args.jobs, url, tmp),
     }
-    print(json.dumps(runners[args.scenario]()))
+    try:
+        result = runners[args.scenario]()
+    finally:
+        if url:
+            drop_pg(url)
+    print(json.dumps(result))
 
 
 # -- driver ---------------------------------------------------------------------------------
