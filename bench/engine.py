@@ -79,11 +79,12 @@ def bare_dbos(jobs: int, url: str | None, tmp: Path) -> dict[str, Any]:
 def _core(url: str | None, tmp: Path, executes: bool) -> Any:
     from montage.engine.runtime import Engine
     from montage.services.jobs import JobService
-    from montage.services.runtime import Runtime
+    from montage.services.runtime import Runtime, tune_process
     from montage.settings import Settings
 
     settings = Settings(data_dir=tmp / "data", database_url=url, queue_polling_interval_s=0.02,
                         executor_id=f"bench-{uuid.uuid4().hex[:6]}")
+    tune_process(settings)  # as `montage serve` and `montage worker` do
     runtime = Runtime.open(settings)
     engine = Engine(runtime, role="serve" if executes else "api", executes=executes)
     engine.launch()

@@ -76,10 +76,12 @@ def serve(
 
     from montage.api.app import create_app
     from montage.api.auth import is_loopback
+    from montage.services.runtime import tune_process
 
     settings = _settings(host=host, port=port, data_dir=data_dir, database_url=database_url,
                          run_worker=False if no_worker else None, insecure=insecure or None)
     configure_logging(settings.log_level)
+    tune_process(settings)
     if not is_loopback(settings.host) and not settings.insecure and not keys_configured(settings):
         err.print(f"[red]refusing to serve {settings.host} with no API keys[/red]: anyone who reaches it could "
                   "do anything. Create a key first (`montage keys create --name admin --scope admin`), serve "
@@ -102,7 +104,7 @@ def worker(
     """Run an executor that takes jobs from the shared PostgreSQL database. SIGTERM stops taking
     jobs, lets running stages finish for up to MONTAGE_SHUTDOWN_GRACE_S, then exits."""
     from montage.engine.runtime import Engine
-    from montage.services.runtime import Runtime
+    from montage.services.runtime import Runtime, tune_process
 
     label_list = [x.strip() for x in labels.split(",") if x.strip()] if labels is not None else None
     settings = _settings(data_dir=data_dir, database_url=database_url, executor_id=executor_id,
@@ -112,6 +114,7 @@ def worker(
                   "inside `montage serve`. Set --database-url postgresql://… (or MONTAGE_DATABASE_URL).")
         raise typer.Exit(2)
     configure_logging(settings.log_level)
+    tune_process(settings)
     runtime = Runtime.open(settings)
     engine = Engine(runtime, role="worker", executes=True)
     engine.launch()

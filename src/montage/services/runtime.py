@@ -14,6 +14,12 @@ from montage.settings import Settings
 from montage.store.db import Database
 
 
+def tune_process(settings: Settings) -> None:
+    """Settings that are the whole process's: called by the processes montage runs (serve,
+    worker), not by a library user's. The thread switch interval: see the setting."""
+    sys.setswitchinterval(settings.thread_switch_interval_s)
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -26,7 +32,6 @@ class Runtime:
     def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
         """Open the database (migrating it) and the asset store for these settings."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        sys.setswitchinterval(settings.thread_switch_interval_s)  # process-wide: see the setting
         outbound.configure(allow_private=settings.outbound_allow_private)
         db = Database(settings.app_database_url)
         if migrate:
