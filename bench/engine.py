@@ -38,6 +38,7 @@ RESULTS = ROOT / "bench" / "results"
 GET_ROUTE = "/api/v1/jobs/{job_id}"
 GET_INTERVAL_S = 0.2
 
+from bench.databases import postgres_database  # noqa: E402
 from bench.polling import pct, poll, production_polling  # noqa: E402
 
 
@@ -188,34 +189,13 @@ def http(jobs: int, url: str | None, tmp: Path) -> dict[str, Any]:
 
 
 def fresh_pg(url: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    from montage.settings import normalise_database_url
-
-    name = f"montage_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return f"{url.rsplit('/', 1)[0]}/{name}"
-
-
-def drop_pg(url: str) -> None:
-    """Drop a database ``fresh_pg`` made (the runs leave one each otherwise)."""
-    from sqlalchemy import create_engine, text
-
-    from montage.settings import normalise_database_url
-
-    base, name = url.rsplit("/", 1)
-    admin = create_engine(normalise_database_url(f"{base}/postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    """A new database on the server of ``url`` that outlives the run (bench/scale.py's)."""
+    return postgres_database(url)[0]
 
 
 def child(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="montage-bench-"))
-    url = fresh_pg(args.postgres) if args.db == "postgres" else None
+    url, drop = postgres_database(args.postgres) if args.db == "postgres" else (None, None)
     runners = {
         "bare-dbos": lambda: bare_dbos(args.jobs, url, tmp),
         "service": lambda: service(args.jobs, url, tmp, workers=2 if url else 0),
@@ -225,8 +205,8 @@ def child(args: argparse.Namespace) -> None:
     try:
         result = runners[args.scenario]()
     finally:
-        if url:
-            drop_pg(url)
+        if drop is not None:
+            drop()
     print(json.dumps(result))
 
 

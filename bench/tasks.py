@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 CLIENTS = 50
 
+from bench.databases import postgres_database  # noqa: E402
 from bench.polling import production_polling  # noqa: E402
 
 
@@ -232,24 +233,6 @@ def _celery_load(rate: float, duration: float) -> tuple[list[tuple[float, int]],
 
 
 # -- main --------------------------------------------------------------------------------------
-def postgres_database(admin_url: str) -> tuple[str, Any]:
-    from sqlalchemy import create_engine, text
-
-    from montage.settings import normalise_database_url
-
-    admin = create_engine(normalise_database_url(admin_url), isolation_level="AUTOCOMMIT")
-    name = f"montage_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return f"{admin_url.rsplit('/', 1)[0]}/{name}", drop
-
-
 COLUMNS = [("name", "{:<17}"), ("accepted_per_s", "{:>9.1f}"), ("api_p50_ms", "{:>8.1f}"), ("api_p99_ms", "{:>8.1f}"),
            ("start_p50_ms", "{:>9.1f}"), ("start_p99_ms", "{:>9.1f}"), ("executed_per_s", "{:>9.1f}"),
            ("errors", "{:>6}"), ("drain_s", "{:>7.1f}")]
