@@ -90,8 +90,8 @@ class ExecutionService:
                 self._started(s, job, worker_id)
 
     def _started(self, s: Session, job: Job, worker_id: str) -> Job:
-        """The queued ``job`` as it starts running on ``worker_id``; unchanged if it is no longer
-        queued (PostgreSQL: another transaction moved it after it was read here), as it is now."""
+        """The queued ``job`` as it starts running on ``worker_id``; if it is no longer queued
+        (PostgreSQL: another transaction moved it after it was read here), as it is now."""
         now = utcnow()
         try:
             started = jobs_repo.transition(s, job.id, JobStatus.RUNNING, current=job, worker_id=worker_id,

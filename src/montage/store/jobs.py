@@ -185,11 +185,12 @@ def transition(session: Session, job_id: str, target: JobStatus, *, current: Job
     values: dict[str, Any] = {"status": target.value, "updated_at": now, **fields}
     if target.terminal:
         values.setdefault("ended_at", now)
+    current = current if current is not None and values.keys() <= _JOB_FIELDS else None
     query = _update(_JOBS, tuple(values), guard=target, returning=current is None)
-    result = session.execute(query, {"where_id": job_id, **{f"set_{k}": v for k, v in values.items()}})
+    result = session.execute(query, _binds(values, where_id=job_id))
     session.expire_all()
     if current is not None and result.rowcount == 1:  # type: ignore[attr-defined]
-        return _updated(current, values)
+        return dataclasses.replace(current, stages=(), **{**values, "status": target})
     row = None if current is not None else result.first()
     if row is None or not visible(row.key_id):
         now_is = load_job(session, job_id, with_stages=False)
@@ -198,18 +199,14 @@ def transition(session: Session, job_id: str, target: JobStatus, *, current: Job
     return job_from_row(row)  # type: ignore[arg-type]  # a Row has the same attributes
 
 
-def _updated(job: Job, values: dict[str, Any]) -> Job:
-    """``job`` with the column ``values`` just written to its row."""
-    changes = {k: v for k, v in values.items() if not k.startswith("error_")}
-    if "status" in changes:
-        changes["status"] = JobStatus(changes["status"])
-    if "priority" in changes:
-        changes["priority"] = Priority(changes["priority"])
-    if any(k.startswith("error_") for k in values):
-        old = job.error or JobError("", "", {})
-        changes["error"] = _error(values.get("error_code", old.code or None),
-                                  values.get("error_message", old.message), values.get("error_details", old.details))
-    return dataclasses.replace(job, stages=(), **changes)
+#: Columns of a job whose values are its domain fields as they are (the status is converted;
+#: error_* and priority are not).
+_JOB_FIELDS = frozenset(f.name for f in dataclasses.fields(Job)) - {"error", "priority", "stages"}
+
+
+def _binds(values: dict[str, Any], **where: Any) -> dict[str, Any]:
+    """The parameters of an ``_update`` statement: ``where`` as given, the values as ``set_<column>``."""
+    return {**where, **{f"set_{k}": v for k, v in values.items()}}
 
 
 @functools.lru_cache(maxsize=512)
@@ -238,31 +235,28 @@ def update_job(session: Session, job_id: str, *, workflow_id_is: str | None = No
     """Change fields other than status (progress, message, current stage …); with
     ``workflow_id_is``, only while that workflow runs the job. Whether a row changed."""
     fields["updated_at"] = utcnow()
-    params = {"where_id": job_id, **{f"set_{k}": v for k, v in fields.items()}}
+    where = {"where_id": job_id}
     if workflow_id_is is not None:
-        params["where_workflow_id"] = workflow_id_is
-    result = session.execute(_update(_JOBS, tuple(fields), by_workflow=workflow_id_is is not None), params)
+        where["where_workflow_id"] = workflow_id_is
+    result = session.execute(_update(_JOBS, tuple(fields), by_workflow=workflow_id_is is not None),
+                             _binds(fields, **where))
     session.expire_all()
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def update_stage(session: Session, job_id: str, name: str, **fields: Any) -> None:
-    session.execute(_update(_STAGES, tuple(fields)), _stage_params(job_id, name, fields))
+    session.execute(_update(_STAGES, tuple(fields)), _binds(fields, where_id=job_id, where_name=name))
     session.expire_all()
 
 
 def start_stage(session: Session, job_id: str, name: str, **fields: Any) -> dict[str, Any]:
     """Update the stage as it starts; its params (what its generator is configured with)."""
     params = session.execute(_update(_STAGES, tuple(fields), returning="params"),
-                             _stage_params(job_id, name, fields)).scalar_one_or_none()
+                             _binds(fields, where_id=job_id, where_name=name)).scalar_one_or_none()
     session.expire_all()
     if params is None:
         raise JobNotFound(f"job {job_id} has no stage {name}", job_id=job_id, stage=name)
     return dict(params)
-
-
-def _stage_params(job_id: str, name: str, fields: dict[str, Any]) -> dict[str, Any]:
-    return {"where_id": job_id, "where_name": name, **{f"set_{k}": v for k, v in fields.items()}}
 
 
 def count_jobs(session: Session, *, statuses: Sequence[str] = (), key_id: str | None = None) -> int:
