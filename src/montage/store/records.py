@@ -13,13 +13,18 @@ from montage.domain.jobs import Approval, Artifact, JobEvent
 from montage.store.jobs import utcnow
 from montage.store.models import ApprovalRow, ArtifactRow, EventRow, WorkerRow
 
-# Event ids must become visible in id order, or a reader tailing ``id > last`` could skip a
-# row that commits after a larger id. SQLite: writers are serialised already. PostgreSQL: the
-# events are inserted just before the transaction commits, under a transaction-scoped advisory
-# lock, so the lock covers only the insert and the commit rather than the whole transaction
-# (all job writes would queue on it otherwise). On both, a transaction's events are held back
-# until then and go in as one statement.
-_EVENT_LOCK = text("SELECT pg_advisory_xact_lock(7270002)")
+# A job's events must become visible in id order, or a reader of one job's events after
+# ``id > last`` (a stream's replay, a webhook's cursor) could skip a row that commits after a
+# larger id. SQLite: writers are serialised already. PostgreSQL: the events are inserted just
+# before the transaction commits, under a transaction-scoped advisory lock per job, so the
+# lock covers only the insert and the commit, and only writers of the same job queue on it.
+# Across jobs ids may still commit out of order: readers of every job's events (the live hub)
+# follow the holes this leaves until they fill (``services.events``). On both, a transaction's
+# events are held back until its commit and go in as one statement.
+_EVENT_LOCK_SEED = 7270002
+_EVENT_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:job, :seed))")
+_EVENT_LOCKS = text("SELECT count(pg_advisory_xact_lock(hashtextextended(j, :seed))) "
+                    "FROM unnest(CAST(:jobs AS text[])) AS j")
 _PENDING = "montage.pending_events"
 _EVENTS = cast(Table, EventRow.__table__)
 _INSERT_EVENTS = insert(_EVENTS)
@@ -30,7 +35,11 @@ def _insert_pending_events(session: Session) -> None:
     rows = session.info.pop(_PENDING, None)
     if rows:
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(_EVENT_LOCK)
+            jobs = sorted({row["job_id"] for row in rows})  # always in one order: no deadlock
+            if len(jobs) == 1:
+                session.execute(_EVENT_LOCK, {"job": jobs[0], "seed": _EVENT_LOCK_SEED})
+            else:
+                session.execute(_EVENT_LOCKS, {"jobs": jobs, "seed": _EVENT_LOCK_SEED})
         session.execute(_INSERT_EVENTS, rows)
 
 
@@ -75,6 +84,17 @@ def tail_events(session: Session, after_id: int, limit: int = 2000) -> list[JobE
     """Events of every job after ``after_id``, oldest first (the live hub's feed)."""
     rows = session.scalars(select(EventRow).where(EventRow.id > after_id).order_by(EventRow.id).limit(limit)).all()
     return [event_from_row(r) for r in rows]
+
+
+def events_in(session: Session, ids: Sequence[int]) -> list[JobEvent]:
+    """The events among ``ids`` that are visible now, oldest first."""
+    rows = session.scalars(select(EventRow).where(EventRow.id.in_(ids)).order_by(EventRow.id)).all()
+    return [event_from_row(r) for r in rows]
+
+
+def event_ids_from(session: Session, first_id: int) -> list[int]:
+    """The ids of the visible events from ``first_id`` on, in order."""
+    return list(session.scalars(select(EventRow.id).where(EventRow.id >= first_id).order_by(EventRow.id)))
 
 
 def last_event_id(session: Session) -> int:
