@@ -126,16 +126,16 @@ class TaskService:
         return model.model_dump(mode="json", exclude_none=True)
 
     def _check_files(self, task_type: str, payload: dict[str, Any]) -> None:
-        roots, limit = self.settings.upload_roots, self.settings.max_document_bytes
+        limit = self.settings.max_document_bytes
         field = "payload.file_path"
-        try:
+        try:  # upload_roots resolves its folders on the file system: only for tasks that name files
             if task_type == "batch_processing":
                 field = "payload.files" if payload.get("files") else "payload.folder"
-                files = check_batch_files(payload, roots, limit)
+                files = check_batch_files(payload, self.settings.upload_roots, limit)
                 for path in files if payload.get("files") else []:
                     probe(path)
             elif payload.get("file_path") and task_type != "noop":
-                probe(check_path(payload["file_path"], roots, limit))
+                probe(check_path(payload["file_path"], self.settings.upload_roots, limit))
         except DocumentError as exc:
             raise ValidationFailed(exc.message, code=exc.code, **{**exc.details, "field": field}) from None
 
