@@ -87,8 +87,14 @@ async def _load(base: str, rate: float, duration: float) -> tuple[list[tuple[flo
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
     out: list[tuple[float, int]] = []
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        for _ in range(20):  # warm up: connections, the first queries
-            await client.post(f"{base}/api/v1/tasks", json={"task_type": "noop", "kb_id": "warmup", "payload": {}})
+        # warm up the connections, the first queries and the executor (on a new database the
+        # executor starts polling its queues up to a second after they are registered)
+        warm = [(await client.post(f"{base}/api/v1/tasks", json={"task_type": "noop", "kb_id": "warmup",
+                                                                  "payload": {}})).json()["id"]
+                for _ in range(20)]
+        for task_id in warm:
+            while (await client.get(f"{base}/api/v1/tasks/{task_id}")).json()["status"] != "completed":
+                await asyncio.sleep(0.02)
         start = time.perf_counter()
         stop = start + duration
         offsets = paced(rate, CLIENTS, duration)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from montage.api.core import iso
@@ -133,9 +134,10 @@ def choice(value: str | None, allowed: tuple[str, ...], field: str) -> str | Non
     return value
 
 
-@router.post("", status_code=201, summary="Create a task")
-def create_task(body: CreateTask, request: Request) -> dict[str, Any]:
-    return task_body(task_services(request).tasks.create(body.new_task()))
+@router.post("", status_code=201, summary="Create a task", response_model=None)
+def create_task(body: CreateTask, request: Request) -> JSONResponse:
+    # the body is JSON types already: a JSONResponse skips FastAPI's encoder pass over it
+    return JSONResponse(task_body(task_services(request).tasks.create(body.new_task())), status_code=201)
 
 
 @router.post("/batch", status_code=201, summary="Create several tasks: all of them, or none if one is invalid")
@@ -170,9 +172,9 @@ def list_tasks(
                            "total_pages": math.ceil(total / page_size)}}
 
 
-@router.get("/{task_id}", summary="One task")
-def get_task(task_id: str, request: Request) -> dict[str, Any]:
-    return task_body(task_services(request).tasks.get(task_id))
+@router.get("/{task_id}", summary="One task", response_model=None)
+def get_task(task_id: str, request: Request) -> JSONResponse:
+    return JSONResponse(task_body(task_services(request).tasks.get(task_id)))
 
 
 @router.delete("/{task_id}", summary="Cancel a queued or processing task")

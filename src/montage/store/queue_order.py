@@ -8,11 +8,11 @@ writes a job while it is QUEUED. The job id breaks ties.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, union_all
+from sqlalchemy import Select, and_, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from montage.domain.estimates import Occupant
@@ -20,21 +20,28 @@ from montage.domain.jobs import Job, JobStatus, Priority
 from montage.store.models import JobRow
 
 
-def ahead_of(job: Job, now: datetime) -> ColumnElement[Any]:
-    """Queued jobs of ``job``'s queue that start before it: due now, and of a higher priority,
-    or of the same one and queued earlier."""
-    higher = [p.value for p in Priority if p.rank < job.priority.rank]
-    earlier = or_(JobRow.updated_at < job.updated_at, and_(JobRow.updated_at == job.updated_at, JobRow.id < job.id))
-    return and_(
-        JobRow.status == JobStatus.QUEUED.value, JobRow.queue == job.queue, JobRow.id != job.id,
-        or_(JobRow.schedule_for.is_(None), JobRow.schedule_for <= now),
-        or_(JobRow.priority.in_(higher), and_(JobRow.priority == job.priority.value, earlier)),
-    )
+@functools.cache
+def _ahead_by_pipeline(priority: Priority) -> Select[str, int]:
+    """Per pipeline, how many queued jobs of a queue start before a job of ``priority``: due
+    now, and of a higher priority, or of the same one and queued earlier. Built once per
+    priority (a statement built per call cost more than the query), bound with ``queue``,
+    ``job_id``, ``updated_at`` and ``now``."""
+    higher = [p.value for p in Priority if p.rank < priority.rank]
+    updated_at = bindparam("updated_at", type_=JobRow.updated_at.type)
+    job_id = bindparam("job_id", type_=JobRow.id.type)
+    now = bindparam("now", type_=JobRow.schedule_for.type)
+    earlier = or_(JobRow.updated_at < updated_at, and_(JobRow.updated_at == updated_at, JobRow.id < job_id))
+    return (select(JobRow.pipeline, func.count())
+            .where(JobRow.status == JobStatus.QUEUED.value, JobRow.queue == bindparam("queue"), JobRow.id != job_id,
+                   or_(JobRow.schedule_for.is_(None), JobRow.schedule_for <= now),
+                   or_(JobRow.priority.in_(higher), and_(JobRow.priority == priority.value, earlier)))
+            .group_by(JobRow.pipeline))
 
 
 def ahead_by_pipeline(s: Session, job: Job, now: datetime) -> dict[str, int]:
     """How many jobs are ahead of ``job`` in its queue, by pipeline."""
-    rows = s.execute(select(JobRow.pipeline, func.count()).where(ahead_of(job, now)).group_by(JobRow.pipeline)).all()
+    rows = s.execute(_ahead_by_pipeline(job.priority),
+                     {"queue": job.queue, "job_id": job.id, "updated_at": job.updated_at, "now": now}).all()
     return {r[0]: int(r[1]) for r in rows}
 
 
@@ -64,10 +71,13 @@ def still_queued(s: Session, job_ids: Collection[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
+_OCCUPANTS = (select(JobRow.pipeline, JobRow.status, JobRow.started_at, JobRow.progress, JobRow.deadline_at)
+              .where(JobRow.queue == bindparam("queue"),
+                     JobRow.status.in_([JobStatus.RUNNING.value, JobStatus.WAITING_APPROVAL.value])))
+
+
 def occupants(s: Session, queue: str) -> list[Occupant]:
     """The jobs holding a slot of ``queue``: running, or waiting at an approval gate."""
-    held = [JobStatus.RUNNING.value, JobStatus.WAITING_APPROVAL.value]
-    rows = s.execute(select(JobRow.pipeline, JobRow.status, JobRow.started_at, JobRow.progress, JobRow.deadline_at)
-                     .where(JobRow.queue == queue, JobRow.status.in_(held))).all()
+    rows = s.execute(_OCCUPANTS, {"queue": queue}).all()
     return [Occupant(pipeline=r.pipeline, started_at=r.started_at, progress=float(r.progress or 0.0),
                      deadline_at=r.deadline_at, at_gate=r.status == JobStatus.WAITING_APPROVAL.value) for r in rows]
