@@ -225,7 +225,10 @@ def child(args: argparse.Namespace) -> None:
     finally:
         if drop is not None:
             drop()
-    print(json.dumps(result))
+    print(json.dumps(result), flush=True)
+    # DBOS's threads of a destroyed instance sometimes keep the interpreter from exiting (one
+    # PostgreSQL approval run in a few); the figures are out, the databases dropped.
+    os._exit(0)
 
 
 # -- driver ---------------------------------------------------------------------------------
