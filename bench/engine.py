@@ -82,7 +82,7 @@ def bare_dbos(jobs: int, url: str | None, tmp: Path) -> dict[str, Any]:
 def _core(url: str | None, tmp: Path, executes: bool) -> Any:
     from montage.engine.runtime import Engine
     from montage.services.jobs import JobService
-    from montage.services.runtime import Runtime, tune_process
+    from montage.services.runtime import Runtime, settle_process, tune_process
     from montage.settings import Settings
 
     settings = Settings(data_dir=tmp / "data", database_url=url, queue_polling_interval_s=0.02,
@@ -91,6 +91,7 @@ def _core(url: str | None, tmp: Path, executes: bool) -> Any:
     runtime = Runtime.open(settings)
     engine = Engine(runtime, role="serve" if executes else "api", executes=executes)
     engine.launch()
+    settle_process()  # as they do once started
     return runtime, engine, JobService(runtime, engine)
 
 

@@ -76,7 +76,7 @@ def serve(
 
     from montage.api.app import create_app
     from montage.api.auth import is_loopback
-    from montage.services.runtime import tune_process
+    from montage.services.runtime import settle_process, tune_process
 
     settings = _settings(host=host, port=port, data_dir=data_dir, database_url=database_url,
                          run_worker=False if no_worker else None, insecure=insecure or None)
@@ -90,8 +90,8 @@ def serve(
     url = f"http://{settings.host}:{settings.port}"
     err.print(f"montage serving on [bold]{url}[/bold]  (API docs {url}/docs, dashboard {url}/ui)")
     err.print(f"data in {settings.data_dir}; database {settings.masked()['app_database_url']}")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=5)
+    uvicorn.run(create_app(settings, on_ready=settle_process), host=settings.host, port=settings.port,
+                log_level="warning", timeout_graceful_shutdown=5)
 
 
 @app.command()
@@ -104,7 +104,7 @@ def worker(
     """Run an executor that takes jobs from the shared PostgreSQL database. SIGTERM stops taking
     jobs, lets running stages finish for up to MONTAGE_SHUTDOWN_GRACE_S, then exits."""
     from montage.engine.runtime import Engine
-    from montage.services.runtime import Runtime, tune_process
+    from montage.services.runtime import Runtime, settle_process, tune_process
 
     label_list = [x.strip() for x in labels.split(",") if x.strip()] if labels is not None else None
     settings = _settings(data_dir=data_dir, database_url=database_url, executor_id=executor_id,
@@ -118,6 +118,7 @@ def worker(
     runtime = Runtime.open(settings)
     engine = Engine(runtime, role="worker", executes=True)
     engine.launch()
+    settle_process()
     err.print(f"montage worker {engine.executor_id} running (labels: {', '.join(engine.labels) or 'none'}); "
               "Ctrl-C to stop")
     stop = threading.Event()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -91,8 +91,10 @@ class _TooLarge(Exception):
     pass
 
 
-def create_app(settings: Settings, *, executes: bool | None = None) -> FastAPI:
-    """The montage ASGI app. Opens the database and launches DBOS in its lifespan."""
+def create_app(settings: Settings, *, executes: bool | None = None,
+               on_ready: Callable[[], None] | None = None) -> FastAPI:
+    """The montage ASGI app. Opens the database and launches DBOS in its lifespan, then calls
+    ``on_ready`` (`montage serve`: :func:`settle_process`)."""
     run_worker = settings.run_worker if executes is None else executes
 
     @asynccontextmanager
@@ -109,6 +111,8 @@ def create_app(settings: Settings, *, executes: bool | None = None) -> FastAPI:
         app.state.health = HealthService(runtime, lambda: dbos_queues(settings))
         app.state.engine = engine
         app.state.gate = await asyncio.to_thread(open_gate, runtime)
+        if on_ready is not None:
+            on_ready()
         log.info("montage %s ready (%s, worker=%s)", __version__, settings.app_database_url.split(":")[0],
                  run_worker)
         try:

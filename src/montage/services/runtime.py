@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from collections.abc import Callable
@@ -18,6 +19,15 @@ def tune_process(settings: Settings) -> None:
     """Settings that are the whole process's: called by the processes montage runs (serve,
     worker), not by a library user's. The thread switch interval: see the setting."""
     sys.setswitchinterval(settings.thread_switch_interval_s)
+
+
+def settle_process() -> None:
+    """Once a montage process has started (its modules imported, its engine launched): move
+    every object alive now out of the garbage collector's sight. They live as long as the
+    process, and each full collection walked all of them again, about every 15 s under load,
+    holding the interpreter for 100-200 ms: requests answered then were the slowest 1 %."""
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass
