@@ -4,7 +4,9 @@ Targets (shared/seeds/task-manager-api.md): 50 concurrent clients, ≥ 100 tasks
 through POST /api/v1/tasks, API p99 < 50 ms, enqueue→start < 1 s p99.
 
   montage-sqlite    `montage serve` on SQLite (API and executor in one process)
-  montage-postgres  `montage serve` on a fresh PostgreSQL database
+  montage-postgres  `montage serve` on a fresh PostgreSQL database (API and executor in one process)
+  montage-pg-1w     `montage serve --no-worker` and one `montage worker` on PostgreSQL, as it scales out
+                    (``--pg-workers N``: N workers; 0 leaves this run out)
   celery-redis      a Celery worker (threads, concurrency 8) on Redis; 50 threads call
                     apply_async (no HTTP: its "API latency" is the enqueue call)
 
@@ -13,7 +15,7 @@ Each run offers ``--rate`` tasks/s in total (0: as fast as the clients can) from
 table, the ratios montage/celery, and writes bench/results/tasks.json.
 
     python bench/tasks.py [--duration 60] [--rate 100] [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
-                          [--pg-workers 2] [--skip sqlite postgres celery]
+                          [--pg-workers 1] [--skip sqlite postgres celery]
 """
 
 from __future__ import annotations
@@ -280,8 +282,9 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("MONTAGE_TEST_POSTGRES_URL"),
                         help="Admin URL of a PostgreSQL server (a fresh database is made).")
     parser.add_argument("--skip", nargs="*", default=[], help="Runs to leave out: sqlite postgres celery.")
-    parser.add_argument("--pg-workers", type=int, default=0,
-                        help="Also run PostgreSQL with an API-only server and this many `montage worker`s.")
+    parser.add_argument("--pg-workers", type=int, default=1,
+                        help="Also run PostgreSQL with an API-only server and this many `montage worker`s "
+                             "(0: not). One `montage serve` on PostgreSQL is bound by one interpreter.")
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     if "sqlite" not in args.skip:
