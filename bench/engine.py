@@ -207,11 +207,6 @@ def http(jobs: int, url: str | None, tmp: Path) -> dict[str, Any]:
             "get_p50_ms": paced["p50_ms"], "get_p99_ms": paced["p99_ms"], "get_paced": paced, "get_closed": closed}
 
 
-def fresh_pg(url: str) -> str:
-    """A new database on the server of ``url`` that outlives the run (bench/scale.py's)."""
-    return postgres_database(url)[0]
-
-
 def child(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="montage-bench-"))
     url, drop = postgres_database(args.postgres) if args.db == "postgres" else (None, None)

@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 
-from bench.engine import fresh_pg, run_child  # noqa: E402
+from bench.databases import postgres_database  # noqa: E402
+from bench.engine import run_child  # noqa: E402
 from bench.polling import pct  # noqa: E402
 
 
@@ -97,7 +98,7 @@ def scaling_child(admin_url: str, workers: int, jobs: int) -> dict[str, Any]:
     from montage.settings import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="montage-scale-"))
-    url = fresh_pg(admin_url)
+    url, _ = postgres_database(admin_url)  # kept after the run
     settings = Settings(data_dir=tmp / "data", database_url=url, executor_id=f"scale-api-{uuid.uuid4().hex[:6]}")
     runtime = Runtime.open(settings)  # migrate before the workers start, so they do not race
     engine = Engine(runtime, role="api", executes=False)
@@ -150,7 +151,7 @@ def soak(admin_url: str, minutes: float, rate: float, sample_s: float) -> dict[s
     from tests.support.server import ServerProcess
 
     tmp = Path(tempfile.mkdtemp(prefix="montage-soak-"))
-    url = fresh_pg(admin_url)
+    url, _ = postgres_database(admin_url)  # kept after the run
     api = ServerProcess(tmp / "data", url, extra_args=["--no-worker"]).start()
     workers = start_workers(url, tmp, 2)
     procs = {"api": api.proc.pid if api.proc else 0, **{f"worker-{n}": p.pid for n, p in enumerate(workers)}}

@@ -41,14 +41,7 @@ RESULTS = ROOT / "bench" / "results"
 CLIENTS = 50
 
 from bench.databases import postgres_database  # noqa: E402
-from bench.polling import production_polling  # noqa: E402
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+from bench.polling import pct, production_polling  # noqa: E402
 
 
 def paced(rate: float, clients: int, duration: float) -> list[float]:

@@ -21,9 +21,7 @@ from montage.store.models import ApprovalRow, ArtifactRow, EventRow, WorkerRow
 # Across jobs ids may still commit out of order: readers of every job's events (the live hub)
 # follow the holes this leaves until they fill (``services.events``). On both, a transaction's
 # events are held back until its commit and go in as one statement.
-_EVENT_LOCK_SEED = 7270002
-_EVENT_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:job, :seed))")
-_EVENT_LOCKS = text("SELECT count(pg_advisory_xact_lock(hashtextextended(j, :seed))) "
+_EVENT_LOCKS = text("SELECT count(pg_advisory_xact_lock(hashtextextended(j, 7270002))) "
                     "FROM unnest(CAST(:jobs AS text[])) AS j")
 _PENDING = "montage.pending_events"
 _EVENTS = cast(Table, EventRow.__table__)
@@ -35,11 +33,8 @@ def _insert_pending_events(session: Session) -> None:
     rows = session.info.pop(_PENDING, None)
     if rows:
         if session.get_bind().dialect.name == "postgresql":
-            jobs = sorted({row["job_id"] for row in rows})  # always in one order: no deadlock
-            if len(jobs) == 1:
-                session.execute(_EVENT_LOCK, {"job": jobs[0], "seed": _EVENT_LOCK_SEED})
-            else:
-                session.execute(_EVENT_LOCKS, {"jobs": jobs, "seed": _EVENT_LOCK_SEED})
+            # each job's lock, always in one order: no deadlock
+            session.execute(_EVENT_LOCKS, {"jobs": sorted({row["job_id"] for row in rows})})
         session.execute(_INSERT_EVENTS, rows)
 
 
